@@ -18,7 +18,7 @@ $(STAMP): settings.ini setup.py
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel $(QUIET)
 	$(BIN)/python -m pip install -q $(TORCH_PINS) $(QUIET)
-	$(BIN)/python -m pip install -q -e ".[dev]" $(TORCH_PINS) $(QUIET)
+	$(BIN)/python -m pip install -q -e ".[dev,sent]" $(TORCH_PINS) $(QUIET)
 	touch $(STAMP)
 
 install: $(STAMP)

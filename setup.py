@@ -21,6 +21,7 @@ if cfg.get('pip_requirements'): requirements += shlex.split(cfg.get('pip_require
 min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 dev_requirements = (cfg.get('dev_requirements') or '').split()
+sent_requirements = (cfg.get('sent_requirements') or '').split()   # optional sentence embeddings
 
 setuptools.setup(
     name = cfg['lib_name'],
@@ -33,9 +34,9 @@ setuptools.setup(
     url = cfg['git_url'],
     packages = setuptools.find_namespace_packages(include=[cfg['lib_name'], cfg['lib_name'] + '.*']),
     include_package_data = True,
-    package_data = {cfg['lib_name'] + '.class_lists': ['*.txt']},
+    package_data = {cfg['lib_name'] + '.class_lists': ['*.txt'], cfg['lib_name'] + '.label_rules': ['*.json']},
     install_requires = requirements,
-    extras_require={ 'dev': dev_requirements },
+    extras_require={ 'dev': dev_requirements, 'sent': sent_requirements },
     dependency_links = cfg.get('dep_links','').split(),
     python_requires  = '>=' + cfg['min_python'],
     long_description = open('README.md', encoding='utf-8').read(),
