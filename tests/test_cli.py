@@ -60,3 +60,12 @@ def test_rest_check_videos_bad_directories(tmp_path, env):
     (tmp_path/'empty').mkdir(); (tmp_path/'empty'/'notes.txt').write_text('no videos here')
     r = run('rest_check_videos', tmp_path/'empty', env=env)
     assert r.returncode == 2 and 'no videos' in r.stderr and 'empty' in r.stderr
+
+def test_rest_flops(env):
+    r = run('rest_flops', env=env)
+    assert r.returncode == 0, r.stderr
+    rows = {l.split()[0]: l.split() for l in r.stdout.splitlines()[1:]}
+    assert set(rows) == {'tiny', 'rest18', 'rest34', 'rest101', 'rest_mobilenet_v2', 'rest_vgg16', 'rest_googlenet', 'rest_r2plus1d'}
+    assert abs(float(rows['rest18'][-1]) - 30.8) < 0.02*30.8                # paper, Table 4b: 30.8 GFLOPs per clip
+    r = run('rest_flops', '--preset', 'rest50', env=env)
+    assert r.returncode != 0 and 'rest18' in r.stderr
