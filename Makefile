@@ -23,8 +23,13 @@ $(STAMP): settings.ini setup.py
 
 install: $(STAMP)
 
+RUN_DIR ?= runs/tiny
+
+# generate the default benchmark, then train the tiny preset on it (a finished run is only summarised again)
 demo: install
 	$(BIN)/rest_synth $(DEMO_DIR)
+	if [ -f $(RUN_DIR)/last.pt ]; then $(BIN)/rest_train --out $(RUN_DIR) --resume; \
+	else $(BIN)/rest_train --preset tiny --data $(DEMO_DIR) --out $(RUN_DIR); fi
 
 # the nbdev invariants: library in sync with notebooks, notebooks clean, README generated
 check: install

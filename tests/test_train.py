@@ -1,0 +1,126 @@
+"Training as a cluster user meets it: a run killed mid-epoch and resumed, Ctrl-C, and torchrun with 2 CPU processes."
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+import pytest, torch
+from conftest import BIN
+from rest_nb.core import Config
+from rest_nb.model import build_model
+
+# a small, fast, deterministic configuration: 3 epochs (1 warm-up, 2 joint) of a few steps each
+SMALL = ['clip.frames=4', 'train.warmup_epochs=1', 'train.joint_epochs=2', 'train.batch_size=4', 'train.workers=1', 'train.ckpt_every=5']
+
+@pytest.fixture(scope='module')
+def bench(tmp_path_factory):
+    d = tmp_path_factory.mktemp('bench')/'mini'
+    r = subprocess.run([str(BIN/'rest_synth'), str(d), '--preset', 'mini', '--workers', '2'], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return d
+
+def rest_train(args, env, **kw):
+    return subprocess.Popen([str(BIN/'rest_train'), '--no_progress', *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, **kw)
+
+def finish(p, timeout=600):
+    out, err = p.communicate(timeout=timeout)
+    return p.returncode, out, err
+
+def weights(run):
+    ck = torch.load(Path(run)/'last.pt', map_location='cpu', weights_only=False)
+    return ck, {**{f'model.{k}': v for k, v in ck['model'].items()}, **{f'warm.{k}': v for k, v in ck['warm_head'].items()}}
+
+@pytest.fixture(scope='module')
+def reference(bench, tmp_path_factory):
+    "An uninterrupted run."
+    out = tmp_path_factory.mktemp('ref')/'run'
+    env = {**os.environ, 'PATH': f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    code, o, e = finish(rest_train(['--data', bench, '--out', out, *SMALL], env))
+    assert code == 0, e
+    return out
+
+def test_killed_mid_epoch_and_resumed_matches_uninterrupted(bench, reference, tmp_path, env):
+    ck_ref, w_ref = weights(reference)
+    steps_per_epoch = ck_ref['global_step']//3
+    kill = steps_per_epoch + 3                                      # in the second epoch, 2 steps after the checkpoint at step 5 or 10
+    out = tmp_path/'run'
+    code, o, e = finish(rest_train(['--data', bench, '--out', out, '--kill_at_step', kill, *SMALL], env))
+    assert code == -signal.SIGKILL
+    ck_mid = torch.load(out/'last.pt', map_location='cpu', weights_only=False)
+    assert 0 < ck_mid['global_step'] < kill and ck_mid['step_in_epoch'] > 0    # a mid-epoch checkpoint survived the kill
+    code, o, e = finish(rest_train(['--out', out, '--resume'], env))
+    assert code == 0, e
+    ck, w = weights(out)
+    assert ck['global_step'] == ck_ref['global_step'] and ck['epoch'] == 3
+    assert w.keys() == w_ref.keys()
+    assert all(torch.equal(w[k], w_ref[k]) for k in w), [k for k in w if not torch.equal(w[k], w_ref[k])][:5]
+    assert ck['best_acc'] == ck_ref['best_acc']
+    steps = [json.loads(l) for l in (out/'metrics.jsonl').read_text().splitlines()]
+    logged = [r['global_step'] for r in steps if r['type'] == 'step']
+    assert logged == list(range(1, ck['global_step'] + 1))          # each step logged once, the redone ones included
+
+def test_ctrl_c_leaves_a_resumable_checkpoint(bench, reference, tmp_path, env):
+    out = tmp_path/'run'
+    p = rest_train(['--data', bench, '--out', out, *SMALL], env)
+    metrics, t0 = out/'metrics.jsonl', time.time()
+    while time.time() - t0 < 300:                                    # interrupt once it is a few steps into training
+        if metrics.exists() and sum(1 for l in metrics.read_text().splitlines() if '"type": "step"' in l) >= 4: break
+        time.sleep(0.02)
+    p.send_signal(signal.SIGINT)
+    code, o, e = finish(p)
+    assert code == 130, e
+    assert 'continue with --resume' in e
+    ck_int = torch.load(out/'last.pt', map_location='cpu', weights_only=False)
+    assert ck_int['global_step'] >= 4
+    code, o, e = finish(rest_train(['--out', out, '--resume'], env))
+    assert code == 0, e
+    _, w = weights(out); _, w_ref = weights(reference)
+    assert all(torch.equal(w[k], w_ref[k]) for k in w)
+
+def test_resume_refuses_a_corrupt_checkpoint(bench, reference, tmp_path, env):
+    out = tmp_path/'run'
+    out.mkdir()
+    for f in reference.iterdir(): (out/f.name).write_bytes(f.read_bytes())
+    (out/'last.pt').write_bytes((out/'last.pt').read_bytes()[:3000])
+    before = sorted((p.name, p.stat().st_size) for p in out.iterdir())
+    code, o, e = finish(rest_train(['--out', out, '--resume'], env))
+    assert code != 0 and 'last.pt is corrupt or unreadable' in e and 'not restarted from scratch' in e
+    assert sorted((p.name, p.stat().st_size) for p in out.iterdir()) == before   # nothing was touched
+
+def test_torchrun_two_processes_match_one_process(bench, tmp_path, env):
+    exact = ['model.norm=group', 'model.dropout=0', 'train.workers=0', 'clip.frames=4', 'train.warmup_epochs=1', 'train.joint_epochs=1']
+    one, two = tmp_path/'one', tmp_path/'two'
+    code, o, e = finish(rest_train(['--data', bench, '--out', one, 'train.batch_size=8', *exact], env))
+    assert code == 0, e
+    p = subprocess.Popen([str(BIN/'torchrun'), '--standalone', '--nproc_per_node', '2', str(BIN/'rest_train'), '--no_progress',
+                          '--data', str(bench), '--out', str(two), 'train.batch_size=4', *exact],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    code, o, e = finish(p)
+    assert code == 0, e
+    run = json.loads((two/'run.json').read_text())
+    assert run['world_size'] == 2
+    ck1, _ = weights(one); ck2, _ = weights(two)
+    assert ck1['global_step'] == ck2['global_step']                 # the same global batches
+    losses = [[json.loads(l)['loss'] for l in (r/'metrics.jsonl').read_text().splitlines() if '"type": "step"' in l] for r in (one, two)]
+    assert len(losses[0]) == len(losses[1]) == ck1['global_step']
+    assert max(abs(a - b) for a, b in zip(*losses)) < 1e-4, losses  # every step's global-batch loss
+    logits = []
+    for ck in (ck1, ck2):                                           # and the trained models compute the same function
+        m = build_model(Config.from_dict(ck['config']), len(ck['classes']), len(ck['tokenizer']))
+        m.load_state_dict(ck['model']); m.eval()
+        torch.manual_seed(0)
+        logits.append(m(torch.randn(4, 4, 3, 32, 32))['logits'])
+    assert (logits[0] - logits[1]).abs().max() < 1e-4
+    # Weights are not compared one by one: parameters whose exact gradient is zero (the attention key bias,
+    # which softmax ignores) receive float noise that Adam normalises into steps of size lr, differently per run.
+
+def test_unreadable_training_videos_are_skipped_and_named(bench, tmp_path, env):
+    import shutil
+    data = tmp_path/'bench'
+    shutil.copytree(bench, data)
+    victim = sorted((data/'source').rglob('*_0000.mp4'))[0]
+    victim.write_bytes(victim.read_bytes()[:500])                    # a truncated training video
+    out = tmp_path/'run'
+    code, o, e = finish(rest_train(['--data', data, '--out', out, 'clip.frames=4', 'train.warmup_epochs=1', 'train.joint_epochs=0',
+                                    'train.batch_size=4', 'train.workers=1'], env))
+    assert code == 0, e
+    assert json.loads((out/'summary.json').read_text())['skipped_videos'] == 1
+    assert str(victim) in e and '1 video(s) skipped' in e
