@@ -25,11 +25,14 @@ install: $(STAMP)
 
 RUN_DIR ?= runs/tiny
 
-# generate the default benchmark, then train the tiny preset on it (a finished run is only summarised again)
+# the whole pipeline on the embedded default: generate the benchmark, filter overlapping source classes and
+# train the tiny preset (a finished run is only summarised again), extract features, choose (tau, K, rho)
+# by cross-validation and print the zero-shot results table for both target sets
 demo: install
 	$(BIN)/rest_synth $(DEMO_DIR)
 	if [ -f $(RUN_DIR)/last.pt ]; then $(BIN)/rest_train --out $(RUN_DIR) --resume; \
 	else $(BIN)/rest_train --preset tiny --data $(DEMO_DIR) --out $(RUN_DIR); fi
+	$(BIN)/rest_eval $(RUN_DIR) $(DEMO_DIR) --cv --out $(RUN_DIR)/results.json
 
 # the nbdev invariants: library in sync with notebooks, notebooks clean, README generated
 check: install

@@ -124,3 +124,31 @@ def test_unreadable_training_videos_are_skipped_and_named(bench, tmp_path, env):
     assert code == 0, e
     assert json.loads((out/'summary.json').read_text())['skipped_videos'] == 1
     assert str(victim) in e and '1 video(s) skipped' in e
+
+def test_rest_eval_on_a_trained_run(bench, reference, tmp_path, env):
+    env = {**env, 'REST_NB_CACHE': str(tmp_path/'cache')}
+    out = tmp_path/'results.json'
+    r = subprocess.run([str(BIN/'rest_eval'), str(reference), str(bench), '--cv', '--out', str(out)], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    res = json.loads(out.read_text())
+    assert sorted(res['targets']) == ['target_a', 'target_b'] and res['cv'] is not None
+    rows = {row['variant']: row for row in res['targets']['target_a']['table']}
+    assert {'semantic-space baseline', 'reverse transfer', 'no constraints', 'constraint I only', 'constraints II + III only',
+            'all constraints', 'all constraints, centred features'} == set(rows)
+    assert all(0 <= row['0/100 top1'] <= row['0/100 top5'] <= 1 for row in rows.values())
+    assert 'semantic-space baseline' in r.stdout and 'target_b' in r.stdout
+    assert len(list((tmp_path/'cache'/'features').glob('*.npz'))) == 4   # train, val and two target sets, cached
+    r = subprocess.run([str(BIN/'rest_eval'), str(reference), str(bench), '--K', '3', '--tau', '-1', '--rho', '2'], capture_output=True, text=True, env=env)
+    assert r.returncode != 0 and 'tau=-1' in r.stderr
+    r = subprocess.run([str(BIN/'rest_eval'), str(reference), str(bench)], capture_output=True, text=True, env=env)
+    assert r.returncode != 0 and '--cv' in r.stderr
+
+def test_rest_features_extracts_then_caches(bench, reference, tmp_path, env):
+    env = {**env, 'REST_NB_CACHE': str(tmp_path/'cache')}
+    cmd = [str(BIN/'rest_features'), str(reference), str(bench), '--set', 'target_b', '--out', str(tmp_path/'f.npz')]
+    first = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    second = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr
+    assert 'extracted' in first.stdout and 'from the cache' in second.stdout
+    f = __import__('numpy').load(tmp_path/'f.npz')
+    assert f['X'].shape == (6, 128) and sorted(set(f['labels'].tolist())) == [0, 1, 2]
