@@ -12,7 +12,7 @@ import torch
 
 # %% auto #0
 __all__ = ['PRESETS', 'ClipConfig', 'ModelConfig', 'TrainConfig', 'Config', 'preset', 'apply_overrides', 'seed_everything',
-           'default_device', 'cache_dir', 'atomic_write']
+           'default_device', 'cpu_has_bf16', 'autocast_dtype', 'needs_gpu', 'run_slow', 'cache_dir', 'atomic_write']
 
 # %% ../nbs/00_core.ipynb #0112269b
 @dataclass
@@ -40,7 +40,8 @@ class ModelConfig:
     layers:int=2              # L (paper: 12)
     heads:int=4               # attention heads (paper: 12)
     mlp:int=256               # MLP hidden width (paper: 3072)
-    dropout:float=0.1
+    dropout:float=0.              # paper: 0.1 (BERT's); tiny: 0, chosen by 05_train's recipe study
+    pos_std:float=1.              # std of the initial position embeddings: the scale of the word and modality embeddings
     max_words:int=8           # longest label, in words, after normalisation
     arch:str='transformer'    # transformer, or a two-stream rnn / lstm (paper Table 3a)
     attention:str='single'    # single: [CLS] and frames never see words (ResT); cross: all tokens see all (Table 3c)
@@ -51,20 +52,24 @@ class ModelConfig:
 # %% ../nbs/00_core.ipynb #4f9a6580
 @dataclass
 class TrainConfig:
-    "The two-stage recipe of Sec. 4.1: warm-up of F with SGD, then joint training with AdamW."
-    warmup_epochs:int=2       # paper: 150
-    joint_epochs:int=7        # paper: 50
+    "The two-stage recipe of Sec. 4.1: warm-up of F alone, then joint training with AdamW. Defaults: the `tiny` recipe."
+    # tiny's values below were chosen by the recipe study in 05_train (learning curves against wall-clock time)
+    warmup_epochs:int=3       # paper: 150
+    joint_epochs:int=45       # paper: 50
     batch_size:int=32         # clips per process (paper: 16 per GPU)
-    warmup_lr:float=0.003     # paper: 0.01 (tiny: 0.003 learnt fastest of 0.001-0.2 in a 200-step sweep)
-    warmup_wd:float=1e-4
-    lr:float=3e-4             # paper: 1.5e-4 (tiny: 3e-4, better than 1e-3 on the default benchmark: 8.2% vs 6.1%)
+    warmup_opt:str='adamw'    # optimiser of the warm-up: sgd (paper) or adamw (tiny: SGD's warm-up slowed the joint stage down)
+    warmup_lr:float=1e-3      # paper: 0.01 (SGD)
+    warmup_wd:float=0.05      # paper: 1e-4 (SGD)
+    lr:float=1e-3             # paper: 1.5e-4; tiny: 1e-3 with the ramp below
     wd:float=0.05
+    ramp:float=0.05           # share of each stage's steps over which the learning rate rises linearly from 0 (paper: 0)
     mlm_weight:float=0.5      # L = L_cls + 0.5 L_mlm
     mask_prob:float=0.15      # MLM masking rate (at least one word per label)
     momentum:float=0.9        # SGD momentum of the warm-up (the paper does not give it)
-    workers:int=2             # DataLoader worker processes per training process
+    workers:int=0             # DataLoader worker processes per training process (tiny: 0, frames come from the frame cache)
+    frame_cache:bool=True     # decode every video once into a uint8 memory map (02_data's `FrameCache`) instead of every epoch
     seed:int=0
-    precision:str='bf16'      # autocast on CUDA: bf16, fp16 (with a gradient scaler) or fp32; the CPU always runs fp32
+    precision:str='bf16'      # autocast: bf16 (CUDA, and CPUs with native bf16), fp16 (CUDA, with a gradient scaler) or fp32
     ckpt_every:int=0          # also checkpoint every this many steps inside an epoch (0: at epoch ends only)
     compile:bool=False        # torch.compile the model (GPU)
     scale_lr:bool=False       # multiply both learning rates by the number of processes (linear scaling rule)
@@ -101,8 +106,9 @@ def _from_fields(cls, d:dict, where:str):
 def _paper(name, backbone, frames, size=224, short_side=256):
     return Config(name=name,
         clip=ClipConfig(frames=frames, stride=6, size=size, short_side=short_side, test_clips=25),
-        model=ModelConfig(backbone=backbone, dim=768, layers=12, heads=12, mlp=3072, max_words=8),
-        train=TrainConfig(warmup_epochs=150, joint_epochs=50, batch_size=16, warmup_lr=0.01, lr=1.5e-4, workers=8))
+        model=ModelConfig(backbone=backbone, dim=768, layers=12, heads=12, mlp=3072, max_words=8, dropout=0.1),
+        train=TrainConfig(warmup_epochs=150, joint_epochs=50, batch_size=16, warmup_opt='sgd', warmup_lr=0.01, warmup_wd=1e-4,
+                          lr=1.5e-4, ramp=0., workers=8, frame_cache=False))
 
 PRESETS = {
     'tiny':              lambda: Config(),
@@ -155,6 +161,38 @@ def default_device(prefer:str|None=None)->torch.device:
     if torch.cuda.is_available(): return torch.device('cuda')
     if getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available(): return torch.device('mps')
     return torch.device('cpu')
+
+# %% ../nbs/00_core.ipynb #c1fbef47
+def cpu_has_bf16()->bool:
+    "Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX tiles)."
+    return any(getattr(torch.cpu, f, lambda: False)() for f in ('_is_avx512_bf16_supported', '_is_amx_tile_supported'))
+
+def autocast_dtype(device:torch.device|str, precision:str='bf16')->torch.dtype|None:
+    "The dtype `torch.autocast` should use for `precision` on `device`; None means plain fp32."
+    if precision not in ('bf16', 'fp16', 'fp32'): raise ValueError(f"precision={precision!r}: expected bf16, fp16 or fp32")
+    kind = torch.device(device).type
+    if precision == 'fp32' or kind not in ('cuda', 'cpu'): return None
+    if kind == 'cuda': return torch.bfloat16 if precision == 'bf16' else torch.float16
+    return torch.bfloat16 if precision == 'bf16' and cpu_has_bf16() else None
+
+# %% ../nbs/00_core.ipynb #e26356a0
+def needs_gpu(what:str='this cell')->bool:
+    "True where CUDA is available; elsewhere print a one-line note and return False."
+    if torch.cuda.is_available(): return True
+    print(f"skipped: {what} needs a CUDA GPU, and this machine has none")
+    return False
+
+def _in_jupyter()->bool:
+    try: from IPython import get_ipython
+    except ImportError: return False
+    return type(get_ipython()).__name__ == 'ZMQInteractiveShell'
+
+def run_slow(minutes:float, what:str='this cell')->bool:
+    "Whether a long `#| slow` cell should run now: always outside a Jupyter kernel, inside one only with REST_NB_SLOW=1."
+    if not _in_jupyter() or os.environ.get('REST_NB_SLOW') == '1': return True
+    print(f"skipped: {what} takes about {minutes:g} minutes on 2 CPU cores; set os.environ['REST_NB_SLOW'] = '1' "
+          f"and run this cell again to redo it (its stored output is from such a run)")
+    return False
 
 # %% ../nbs/00_core.ipynb #bb98304a
 def cache_dir(path:str|Path|None=None)->Path:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_data.ipynb #8b6b13ac
 from __future__ import annotations
-import csv, json, os, sys, math
+import csv, hashlib, json, os, shutil, sys, math
 from dataclasses import dataclass, field
 from pathlib import Path
 from importlib import resources
@@ -14,14 +14,16 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset, DataLoader
 import decord
 from fastcore.script import call_parse
-from .core import ClipConfig
+from fastcore.basics import patch
+from multiprocessing import get_context, get_all_start_methods
+from .core import ClipConfig, cache_dir
 
 # %% auto #0
 __all__ = ['CLASS_LISTS', 'VIDEO_EXTS', 'class_list', 'VideoRecord', 'VideoList', 'find_videos', 'read_folder',
            'read_ucf101_split', 'read_hmdb51_split', 'read_kinetics_csv', 'read_manifest', 'clip_indices',
            'clip_starts', 'time_indices', 'resize_short', 'crop', 'VideoError', 'open_video', 'read_frames',
-           'ClipSampler', 'VideoDataset', 'collate_clips', 'SkipLog', 'video_loader', 'make_bad_videos', 'check_video',
-           'check_videos', 'rest_check_videos', 'pyav_clip']
+           'CachedVideo', 'ClipSampler', 'VideoDataset', 'collate_clips', 'SkipLog', 'video_loader', 'make_bad_videos',
+           'file_stamp', 'FrameCache', 'check_video', 'check_videos', 'rest_check_videos', 'pyav_clip']
 
 # %% ../nbs/02_data.ipynb #6066499c
 CLASS_LISTS = ('kinetics400', 'kinetics600', 'kinetics700', 'ucf101', 'hmdb51', 'activitynet200')
@@ -228,13 +230,19 @@ def _short(e:Exception)->str:
     return (str(e).strip().splitlines() or [type(e).__name__])[-1][:160]
 
 def read_frames(vr:decord.VideoReader, idx, path='')->np.ndarray:
-    "Decode frames `idx` (uint8 (K, H, W, 3)), raising `VideoError` on a decoding failure."
+    "Decode frames `idx` (uint8 (K, H, W, 3)) of a decord reader or a `CachedVideo`; `VideoError` on a decoding failure."
+    if isinstance(vr, CachedVideo): return vr.frames[np.asarray(idx, dtype=np.int64)]
     try: return vr.get_batch([int(i) for i in idx]).asnumpy()
     except Exception as e: raise VideoError(path, f'frames failed to decode ({_short(e)})') from None
 
 # %% ../nbs/02_data.ipynb #2ae22830
+class CachedVideo:
+    "The decoded frames (uint8 (n, H, W, 3)) and frame start times (seconds) of one video, as a `FrameCache` holds them."
+    def __init__(self, frames:np.ndarray, times:np.ndarray): self.frames, self.times = frames, times
+    def __len__(self): return len(self.frames)
+
 class ClipSampler:
-    "Decode clips with decord and turn them into normalised tensors, following a `ClipConfig`."
+    "Decode clips with decord (or read them from a `FrameCache`) and turn them into normalised tensors, following a `ClipConfig`."
     def __init__(self, cfg:ClipConfig): self.cfg = cfg
     @property
     def span(self)->int: return (self.cfg.frames - 1)*self.cfg.stride + 1
@@ -245,16 +253,16 @@ class ClipSampler:
         if c.fps is None:
             starts = clip_starts(n, self.span, c.test_clips, rng)
             return np.stack([clip_indices(n, c.frames, c.stride, s, c.out_of_bound) for s in starts])
-        ts = vr.get_frame_timestamp(range(n))[:, 0]
+        ts = vr.times if isinstance(vr, CachedVideo) else vr.get_frame_timestamp(range(n))[:, 0]
         dur, span_t = ts[-1] - ts[0], (c.frames - 1)*c.stride/c.fps
         last = max(dur - span_t, 0.)
         t0s = [rng.uniform(0, last)] if rng is not None else (np.arange(c.test_clips) + 0.5)*last/c.test_clips
         return np.stack([time_indices(ts - ts[0], t0, c.frames, c.stride, c.fps, c.out_of_bound) for t0 in t0s])
 
-    def __call__(self, path:str|Path, rng:np.random.Generator|None=None)->torch.Tensor:
-        "Training clip (T, C, H, W) if `rng` is given, else the test clips (N, T, C, H, W)."
+    def __call__(self, path:str|Path, rng:np.random.Generator|None=None, video:CachedVideo|None=None)->torch.Tensor:
+        "Training clip (T, C, H, W) if `rng` is given, else the test clips (N, T, C, H, W); from `video` if given, else decoded."
         c = self.cfg
-        vr = open_video(path, c.min_frames)
+        vr = open_video(path, c.min_frames) if video is None else video
         idx = self.indices(vr, rng)
         uniq, inv = np.unique(idx, return_inverse=True)            # decode each frame once
         x = _to_tensor(read_frames(vr, uniq, path))
@@ -267,14 +275,20 @@ class ClipSampler:
 # %% ../nbs/02_data.ipynb #6ad6354f
 class VideoDataset(Dataset):
     "Clips of the videos of a `VideoList`: a random training clip, or the N test clips, per video."
-    def __init__(self, videos:VideoList, cfg:ClipConfig, train:bool=True, seed:int=0):
-        self.videos, self.sampler, self.train, self.seed, self.epoch = videos, ClipSampler(cfg), train, seed, 0
+    def __init__(self, videos:VideoList, cfg:ClipConfig, train:bool=True, seed:int=0,
+                 frames:FrameCache|None=None):   # decoded frames of `videos` (see the frame cache below), else decord decodes
+        if frames is not None and (frames.short_side != cfg.short_side or len(frames) != len(videos)):
+            raise ValueError(f"the frame cache holds {len(frames)} videos at short side {frames.short_side}, "
+                             f"expected {len(videos)} at {cfg.short_side}")
+        self.videos, self.sampler, self.train, self.seed, self.epoch, self.frames = videos, ClipSampler(cfg), train, seed, 0, frames
     def __len__(self): return len(self.videos)
     def set_epoch(self, epoch:int): self.epoch = epoch
     def __getitem__(self, i:int)->dict:
         r = self.videos[i]
         rng = np.random.default_rng([self.seed, self.epoch, i]) if self.train else None
-        try: clip = self.sampler(r.path, rng)
+        try:
+            video = self.frames.video(i, self.sampler.cfg.min_frames) if self.frames is not None else None
+            clip = self.sampler(r.path, rng, video)
         except VideoError as e: return {'error': e.reason, 'path': e.path, 'index': i}
         return {'clip': clip, 'label': r.label, 'text': self.videos.classes[r.label], 'index': i}
 
@@ -328,6 +342,107 @@ def make_bad_videos(folder:str|Path)->dict[str, Path]:
     bad['text'].write_text('this is a text file, not a video\n')
     write_video(frames[:1], bad['one_frame'])
     return bad
+
+# %% ../nbs/02_data.ipynb #5439dabc
+def file_stamp(path:str|Path)->tuple[int, int]:
+    "(size, modification time in ns) of `path`, (0, 0) if it does not exist: what cache keys use to notice a changed file."
+    p = Path(path)
+    if not p.exists(): return (0, 0)
+    st = p.stat()
+    return (st.st_size, st.st_mtime_ns)
+
+# %% ../nbs/02_data.ipynb #7facd75a
+_FRAMES_FORMAT = 'rest_nb.frames/1'
+_CHUNK = 64                                                  # frames decoded and resized at a time
+
+def _decode_video(job:tuple)->tuple:
+    "(uint8 frames (n, H', W', 3) with short side `short`, frame start times) of one video, or (None, None, reason)."
+    path, short = job
+    try:
+        vr = open_video(path)
+        n, parts = len(vr), []
+        for s in range(0, n, _CHUNK):
+            f = read_frames(vr, range(s, min(s + _CHUNK, n)), path)
+            if min(f.shape[1:3]) != short:
+                x = resize_short(_to_tensor(f), short).mul_(255).round_().clamp_(0, 255)
+                f = x.to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
+            parts.append(f)
+        return np.concatenate(parts), vr.get_frame_timestamp(range(n))[:, 0].astype(np.float64), None
+    except VideoError as e: return None, None, e.reason
+
+def _one_thread(): torch.set_num_threads(1)                 # pool workers: no nested thread pools after fork
+
+# %% ../nbs/02_data.ipynb #a0f703a3
+class FrameCache:
+    "Every frame of the videos of a `VideoList`, decoded once with decord and resized to `short_side`: a uint8 memory map."
+    def __init__(self, videos:VideoList, short_side:int, cache:str|Path|None=None, workers:int|None=None):
+        self.videos, self.short_side = videos, short_side
+        recs = [(str(r.path), *file_stamp(r.path)) for r in videos.records]
+        key = hashlib.sha1(json.dumps([_FRAMES_FORMAT, short_side, recs]).encode()).hexdigest()[:20]
+        self.dir = cache_dir(cache)/'frames'/key
+        if not (self.dir/'index.json').exists(): self._build(workers)
+        self.index = json.loads((self.dir/'index.json').read_text())
+        self._open()
+
+    def __len__(self): return len(self.index['entries'])
+    @property
+    def nbytes(self)->int: return self.index['bytes']
+    def unreadable(self)->list[tuple[str, str]]:
+        "(path, reason) of every video the cache could not decode."
+        return [(str(r.path), e['error']) for r, e in zip(self.videos.records, self.index['entries']) if 'error' in e]
+    def __repr__(self):
+        return (f"FrameCache({len(self)} videos, {self.index['frames']} frames, {self.nbytes/2**20:.0f} MiB at short side "
+                f"{self.short_side}, {len(self.unreadable())} unreadable)")
+
+# %% ../nbs/02_data.ipynb #f24f92d0
+@patch
+def _build(self:FrameCache, workers:int|None=None):
+    "Decode every video into a temporary folder, then rename it into place."
+    tmp = self.dir.with_name(f'.{self.dir.name}.{os.getpid()}.tmp')
+    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+    jobs = [(str(r.path), self.short_side) for r in self.videos.records]
+    workers = min(workers or os.cpu_count() or 1, len(jobs))
+    entries, nbytes, nframes = [], 0, 0
+    with open(tmp/'frames.u8', 'wb') as fh, open(tmp/'times.f64', 'wb') as th:
+        if workers > 1:
+            ctx = get_context('fork' if 'fork' in get_all_start_methods() else 'spawn')
+            pool = ctx.Pool(workers, initializer=_one_thread); results = pool.imap(_decode_video, jobs, chunksize=8)
+        else: pool, results = None, map(_decode_video, jobs)
+        try:
+            for frames, times, err in results:
+                if err is not None: entries.append({'error': err}); continue
+                entries.append({'offset': nbytes, 'shape': list(frames.shape), 'time_offset': nframes})
+                fh.write(frames.tobytes()); th.write(times.tobytes())
+                nbytes += frames.nbytes; nframes += len(frames)
+        finally:
+            if pool is not None: pool.terminate()
+    index = {'format': _FRAMES_FORMAT, 'short_side': self.short_side, 'bytes': nbytes, 'frames': nframes,
+             'videos': [j[0] for j in jobs], 'entries': entries}
+    (tmp/'index.json').write_text(json.dumps(index))
+    try: os.replace(tmp, self.dir)
+    except OSError: shutil.rmtree(tmp, ignore_errors=True)       # another process finished the same cache first: use its copy
+
+# %% ../nbs/02_data.ipynb #373ae8db
+@patch
+def _open(self:FrameCache):
+    "Memory-map the frames and times (nothing is read until a clip asks for it)."
+    mm = lambda name, dt, n: np.memmap(self.dir/name, dtype=dt, mode='r') if n else np.zeros(0, dt)
+    self.data, self.times = mm('frames.u8', np.uint8, self.nbytes), mm('times.f64', np.float64, self.index['frames'])
+
+@patch
+def video(self:FrameCache, i:int, min_frames:int=1)->CachedVideo:
+    "Video `i` of the list, or a `VideoError` saying why it could not be decoded when the cache was built."
+    e, path = self.index['entries'][i], self.videos[i].path
+    if 'error' in e: raise VideoError(path, e['error'])
+    n, h, w, c = e['shape']
+    if n < min_frames: raise VideoError(path, f'{n} frame(s), fewer than min_frames={min_frames}')
+    frames = self.data[e['offset']:e['offset'] + n*h*w*c].reshape(n, h, w, c)
+    return CachedVideo(frames, self.times[e['time_offset']:e['time_offset'] + n])
+
+@patch
+def __getstate__(self:FrameCache): return {k: v for k, v in self.__dict__.items() if k not in ('data', 'times')}
+@patch
+def __setstate__(self:FrameCache, d): self.__dict__.update(d); self._open()    # worker processes map the file again
 
 # %% ../nbs/02_data.ipynb #0527b6a8
 def check_video(path:str|Path, full:bool=False, min_frames:int=2)->str|None:

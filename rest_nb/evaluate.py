@@ -5,36 +5,40 @@
 # %% ../nbs/07_evaluate.ipynb #f2bab7ce
 from __future__ import annotations
 import hashlib, json, os, time
-from concurrent.futures import ThreadPoolExecutor
+from fastcore.basics import patch
 from pathlib import Path
 import numpy as np
 import torch
 from torch import Tensor
 from fastprogress.fastprogress import progress_bar
-from .core import ClipConfig, cache_dir, atomic_write
-from .data import VideoList, VideoDataset, video_loader, SkipLog
+from .core import ClipConfig, cache_dir, atomic_write, autocast_dtype
+from .data import VideoList, VideoDataset, FrameCache, video_loader, SkipLog, file_stamp
 from .transfer import admissible, solve_exact, composite_weights, _check
+from .semantic import relatedness
 
 # %% auto #0
-__all__ = ['DEFAULT_GRID', 'extract_features', 'l2n', 'cosine_scores', 'topk_accuracy', 'confusion', 'per_class_accuracy',
-           'hubness', 'split_050', 'Evaluator', 'baseline_scores', 'reverse_scores', 'ablation_table', 'cross_validate',
-           'load_run', 'loaded_run', 'cached_features', 'evaluate_run', 'results_text', 'rest_features', 'rest_eval']
+__all__ = ['TIE_ATOL', 'DEFAULT_GRID', 'DEMO_PROMISES', 'extract_features', 'l2n', 'cosine_scores', 'topk_share', 'topk_accuracy',
+           'confusion', 'per_class_accuracy', 'hubness', 'split_050', 'Evaluator', 'baseline_scores', 'reverse_scores',
+           'ablation_table', 'cross_validate', 'load_run', 'loaded_run', 'cached_features', 'transfer_inputs',
+           'evaluate_run', 'results_text', 'rest_features', 'rest_eval', 'demo_checks', 'checks_text', 'rest_demo']
 
 # %% ../nbs/07_evaluate.ipynb #9dc0b656
 @torch.no_grad()
 def extract_features(model, videos:VideoList, clip:ClipConfig, n_clips:int=1, batch_size:int=16, workers:int=2,
-                     device='cpu', progress:bool=True)->dict:
+                     device='cpu', progress:bool=True, precision:str='fp32', frames:FrameCache|None=None)->dict:
     "Features of every video: {'X': (n, D) mean of L2-normalised clip features, 'labels', 'index', 'skipped'}."
     import dataclasses
-    ds = VideoDataset(videos, dataclasses.replace(clip, test_clips=n_clips), train=False)
-    dl = video_loader(ds, batch_size=batch_size, shuffle=False, workers=workers)
+    ds = VideoDataset(videos, dataclasses.replace(clip, test_clips=n_clips), train=False, frames=frames)
+    dl = video_loader(ds, batch_size=batch_size, shuffle=False, workers=0 if frames is not None else workers)
     model = model.to(device).eval()
+    amp = autocast_dtype(device, precision)
     feats, labels, index, log = [], [], [], SkipLog()
     for b in (progress_bar(dl) if progress else dl):
         log.update(b)
         if b['clip'] is None: continue
         B, N = b['clip'].shape[:2]
-        x = model.features(b['clip'].to(device).flatten(0, 1)).float()
+        with torch.autocast(torch.device(device).type, dtype=amp, enabled=amp is not None):
+            x = model.features(b['clip'].to(device).flatten(0, 1)).float()
         feats.append(torch.nn.functional.normalize(x, dim=1).view(B, N, -1).mean(1).cpu())
         labels.append(b['label']); index.append(b['index'])
     return {'X': torch.cat(feats).numpy(), 'labels': torch.cat(labels).numpy(), 'index': torch.cat(index).numpy(),
@@ -50,15 +54,22 @@ def cosine_scores(X:np.ndarray, protos:np.ndarray)->np.ndarray:
     "Cosine similarity of every video (rows) to every prototype (columns)."
     return l2n(X) @ l2n(protos).T
 
+TIE_ATOL = 1e-6                                                        # scores closer than this are level
+
+def topk_share(sc:np.ndarray, k:int=1)->np.ndarray:
+    "How much of each video's top-k each prototype holds, from scores (prototypes, videos); ties split the places left."
+    k = min(k, sc.shape[0])
+    kth = -np.partition(-sc, k - 1, axis=0)[k - 1] if k > 1 else sc.max(0)    # each video's k-th best score
+    above, level = sc > kth + TIE_ATOL, np.abs(sc - kth) <= TIE_ATOL
+    return above + level*((k - above.sum(0))/level.sum(0))
+
 def topk_accuracy(scores:np.ndarray, y:np.ndarray, k:int=1)->float:
-    "Share of videos whose class is among the k best-scoring prototypes."
-    k = min(k, scores.shape[1])
-    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    return float((top == np.asarray(y)[:, None]).any(1).mean())
+    "Share of videos whose class is among the k best-scoring prototypes, ties counted as a random tie-break would on average."
+    return float(topk_share(scores.T, k)[np.asarray(y), np.arange(len(scores))].mean())
 
 def confusion(scores:np.ndarray, y:np.ndarray, n:int)->np.ndarray:
-    "Confusion matrix: rows true class, columns predicted class."
-    return np.bincount(np.asarray(y)*n + scores.argmax(1), minlength=n*n).reshape(n, n)
+    "Confusion matrix (rows true class, columns predicted class); a video tied between k classes counts 1/k for each."
+    return np.eye(n)[np.asarray(y)].T @ topk_share(scores.T, 1).T
 
 def per_class_accuracy(scores:np.ndarray, y:np.ndarray, n:int)->np.ndarray:
     "Top-1 accuracy of each class (NaN for a class without videos)."
@@ -67,10 +78,8 @@ def per_class_accuracy(scores:np.ndarray, y:np.ndarray, n:int)->np.ndarray:
 
 # %% ../nbs/07_evaluate.ipynb #25a0bfcc
 def hubness(scores:np.ndarray, k:int=1)->float:
-    "Skewness of N_k, the number of times each prototype is among the k best of a video."
-    k = min(k, scores.shape[1])
-    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    return _skewness(np.bincount(top.ravel(), minlength=scores.shape[1]))
+    "Skewness of N_k, the number of times each prototype is among the k best of a video (ties share their places)."
+    return _skewness(topk_share(scores.T, k).sum(1))
 
 def _skewness(N:np.ndarray)->float:
     "Population skewness (scipy.stats.skew with bias=True); 0 for constant counts."
@@ -85,16 +94,22 @@ def split_050(n:int, s:int)->np.ndarray:
     return np.random.permutation(n)[:n//2]
 
 # %% ../nbs/07_evaluate.ipynb #f2428a96
+def _credits(sc:np.ndarray, y:np.ndarray)->tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "Each video's top-1 and top-5 credit and each prototype's N_1, from scores laid out (prototypes, videos), ties shared (as `topk_share`)."
+    true = sc[y, np.arange(sc.shape[1])]
+    above = (sc > true + TIE_ATOL).sum(0)                                # prototypes clearly above the true class
+    level = (np.abs(sc - true) <= TIE_ATOL).sum(0)                      # level with it, itself included
+    best = sc >= sc.max(0) - TIE_ATOL                                   # each video's top prototypes
+    return np.clip((1 - above)/level, 0, 1), np.clip((5 - above)/level, 0, 1), (best/best.sum(0)).sum(1)
+
 def _top1_top5_hub(sc:np.ndarray, y:np.ndarray)->tuple[float, float, float]:
     "Top-1, top-5 accuracy and skewness of N_1 from scores laid out (prototypes, videos)."
-    true = sc[y, np.arange(sc.shape[1])]
-    beaten_by = (sc > true).sum(0)                                         # prototypes scoring above the true class
-    return float((beaten_by == 0).mean()), float((beaten_by < 5).mean()), _skewness(np.bincount(sc.argmax(0), minlength=sc.shape[0]))
+    c1, c5, n1 = _credits(sc, y)
+    return float(c1.mean()), float(c5.mean()), _skewness(n1)
 
 class Evaluator:
     "Zero-shot metrics of target features `X` (labels `y`) from seen prototypes `P` and relatedness `S` (unseen x seen)."
-    def __init__(self, X:np.ndarray, y:np.ndarray, P:np.ndarray, S:np.ndarray, center:bool=False, threads:int|None=None):
-        self.threads = threads or os.cpu_count() or 1
+    def __init__(self, X:np.ndarray, y:np.ndarray, P:np.ndarray, S:np.ndarray, center:bool=False):
         X, P = np.asarray(X, np.float32), np.asarray(P, np.float32)
         if X.shape[1] != P.shape[1]: raise ValueError(f"features have dimension {X.shape[1]}, seen prototypes {P.shape[1]}")
         S = _check(S)
@@ -102,54 +117,85 @@ class Evaluator:
         if center: mu = P.mean(0); X, P = X - mu, P - mu                 # centring: a standard hubness remedy
         y = np.asarray(y)
         order = np.argsort(y, kind='stable')                               # videos grouped by class
-        self.y, self.S = y[order], S
+        self.y, self.S, self.order = y[order], S, order
         self.Gt = np.ascontiguousarray((l2n(X[order]) @ P.T).T)            # (seen, videos): G = X P^T, transposed
         self.gram = (P @ P.T).astype(np.float64)                           # (seen, seen)
         self.start = np.searchsorted(self.y, np.arange(S.shape[0] + 1))    # class c's videos: start[c]:start[c+1]
 
-    def weights(self, cls:np.ndarray, K, tau, rho)->np.ndarray:
-        "Composite weights W = A * S for the unseen classes `cls` (the transfer sees those classes only)."
+    def weights(self, cls:np.ndarray, K, tau, rho, empty:bool=False):
+        "Composite weights W = A * S for the unseen classes `cls` (the transfer sees those classes only); `empty`: also the rows without an admissible seen class."
         S = self.S[cls]
-        return composite_weights(S, solve_exact(S, admissible(S, K, tau), rho))[0]   # empty rows: the nearest seen class
+        W, none = composite_weights(S, solve_exact(S, admissible(S, K, tau), rho))   # empty rows: the nearest seen class
+        return (W, none) if empty else W
 
-    def scores(self, cls:np.ndarray, W:np.ndarray)->tuple[np.ndarray, np.ndarray]:
-        "(cosine scores (prototypes, videos) of the videos of classes `cls` against their composite prototypes, labels)."
-        n_sel = int((W != 0).sum(1).max())
-        if n_sel > 32:                                                     # many seen classes per row: dense products
-            norms = np.sqrt(np.einsum('js,js->j', W @ self.gram, W))
-            sc = (W/norms[:, None]).astype(np.float32) @ self.Gt           # (unseen, videos)
-        else:                                                              # at most rho per row: gather those rows of G^T
-            idx = np.argsort(W == 0, axis=1, kind='stable')[:, :n_sel]     # each row's selected seen classes first
-            w = np.take_along_axis(W, idx, 1)
-            norms = np.sqrt(np.einsum('jr,jrs,js->j', w, self.gram[idx[:, :, None], idx[:, None, :]], w))
-            wn = (w/norms[:, None]).astype(np.float32)
-            sc = sum(wn[:, r, None]*self.Gt[idx[:, r]] for r in range(n_sel))   # (unseen, videos)
-        return self.restrict(sc, cls)
+# %% ../nbs/07_evaluate.ipynb #70e18bb7
+@patch
+def scores(self:Evaluator, cls:np.ndarray, W:np.ndarray)->tuple[np.ndarray, np.ndarray]:
+    "(cosine scores (prototypes, videos) of the videos of classes `cls` against composite rows `W`, their labels 0..len(cls)-1)."
+    blocks = [(self.start[c], self.start[c + 1]) for c in cls]
+    W = np.asarray(W, np.float64)
+    nnz = (W != 0).sum(1)
+    if nnz.max() > 32:                                                 # dense rows: matrix products over the classes' column blocks
+        Wn = (W/np.sqrt(np.einsum('js,js->j', W @ self.gram, W))[:, None]).astype(np.float32)
+        sc = Wn @ self.Gt if len(cls) == self.S.shape[0] else np.concatenate([Wn @ self.Gt[:, a:b] for a, b in blocks], axis=1)
+    else:                                                              # sparse rows: gather the selected rows of G^T
+        k = int(nnz.max())
+        idx = np.argsort(W == 0, axis=1, kind='stable')[:, :k]         # each row's selected seen classes first
+        w = np.take_along_axis(W, idx, 1)
+        wn = (w/np.sqrt(np.einsum('jr,jrs,js->j', w, self.gram[idx[:, :, None], idx[:, None, :]], w))[:, None]).astype(np.float32)
+        if len(cls) == self.S.shape[0]: rows = lambda r: self.Gt[idx[:, r]]
+        else:
+            cols = np.concatenate([np.arange(a, b) for a, b in blocks])
+            rows = lambda r: self.Gt[idx[:, r, None], cols[None]]
+        sc = wn[:, 0, None]*rows(0)
+        for r in range(1, k): sc += wn[:, r, None]*rows(r)
+    return sc, np.repeat(np.arange(len(cls)), np.diff(self.start)[cls])
 
-    def restrict(self, sc:np.ndarray, cls:np.ndarray)->tuple[np.ndarray, np.ndarray]:
-        "Columns of `sc` (prototypes, all videos) that belong to the videos of classes `cls`, and their labels 0..len(cls)-1."
-        if len(cls) < self.S.shape[0]: sc = np.concatenate([sc[:, self.start[c]:self.start[c + 1]] for c in cls], axis=1)
-        return sc, np.repeat(np.arange(len(cls)), np.diff(self.start)[cls])
+# %% ../nbs/07_evaluate.ipynb #2ef31509
+@patch
+def restrict(self:Evaluator, sc:np.ndarray, cls:np.ndarray)->tuple[np.ndarray, np.ndarray]:
+    "Columns of `sc` (prototypes, all videos) that belong to the videos of classes `cls`, and their labels 0..len(cls)-1."
+    if len(cls) < self.S.shape[0]: sc = np.concatenate([sc[:, self.start[c]:self.start[c + 1]] for c in cls], axis=1)
+    return sc, np.repeat(np.arange(len(cls)), np.diff(self.start)[cls])
 
-    def protocols(self, score_fn, splits:int=10)->dict:
-        "0/100 and 0/50 metrics of `score_fn(cls) -> (scores (len(cls), videos), labels)`."
-        n = self.S.shape[0]
-        sets = [np.arange(n)] + [np.sort(split_050(n, s)) for s in range(splits)]
-        with ThreadPoolExecutor(self.threads) as pool:                    # NumPy releases the GIL: splits run side by side
-            res = list(pool.map(lambda cls: _top1_top5_hub(*score_fn(cls)), sets))
-        full, half = res[0], np.array(res[1:]).reshape(-1, 3)
-        names = ('top1', 'top5', 'skew')
-        return {'0/100': dict(zip(names, full)),
-                '0/50': {**{f'{m}_mean': float(v) for m, v in zip(names, half.mean(0))},
-                         **{f'{m}_std': float(v) for m, v in zip(names, half.std(0))}} if splits else {}}
+@patch
+def protocols(self:Evaluator, score_fn, splits:int=10)->dict:
+    "0/100 and 0/50 metrics of `score_fn(cls) -> (scores (len(cls), videos), labels)`."
+    n = self.S.shape[0]
+    res = [_top1_top5_hub(*score_fn(cls)) for cls in [np.arange(n)] + [np.sort(split_050(n, s)) for s in range(splits)]]
+    return _summary(res, splits)
 
-    def run(self, K=5, tau=0.9, rho=3, splits:int=10)->dict:
-        "Top-1, top-5 and skewness on 0/100, and their mean and std over the 0/50 splits, for transfer with (K, tau, rho)."
-        return {**self.protocols(lambda cls: self.scores(cls, self.weights(cls, K, tau, rho)), splits), 'K': K, 'tau': tau, 'rho': rho}
+def _summary(res:list, splits:int)->dict:
+    full, half, names = res[0], np.array(res[1:]).reshape(-1, 3), ('top1', 'top5', 'skew')
+    return {'0/100': dict(zip(names, full)),
+            '0/50': {**{f'{m}_mean': float(v) for m, v in zip(names, half.mean(0))},
+                     **{f'{m}_std': float(v) for m, v in zip(names, half.std(0))}} if splits else {}}
 
-    def seen_cosines(self)->np.ndarray:
-        "Cosine of every video with every seen prototype, (seen, videos)."
-        return self.Gt/np.sqrt(np.diag(self.gram))[:, None].astype(np.float32)
+@patch
+def seen_cosines(self:Evaluator)->np.ndarray:
+    "Cosine of every video with every seen prototype, (seen, videos)."
+    return self.Gt/np.sqrt(np.diag(self.gram))[:, None].astype(np.float32)
+
+# %% ../nbs/07_evaluate.ipynb #1ae0359f
+@patch
+def run(self:Evaluator, K=5, tau=0.9, rho=3, splits:int=10, keep_scores:bool=False)->dict:
+    "Top-1, top-5 and skewness on 0/100, their mean and std over the 0/50 splits, the classes left without an admissible seen class."
+    n = self.S.shape[0]
+    W, empty = self.weights(np.arange(n), K, tau, rho, empty=True)
+    full, y = self.scores(np.arange(n), W)
+    c1, c5, n1 = _credits(full, y)
+    res = [(float(c1.mean()), float(c5.mean()), _skewness(n1))]
+    for s in range(splits):
+        cls = np.sort(split_050(n, s))
+        sc, ys = self.restrict(full[cls], cls)
+        if tau > 0:                                                    # only constraint II looks at the other unseen classes
+            Ws = self.weights(cls, K, tau, rho)
+            changed = np.flatnonzero((Ws != W[cls]).any(1))
+            if len(changed): sc[changed] = self.scores(cls, Ws[changed])[0]
+        res.append(_top1_top5_hub(sc, ys))
+    out = {**_summary(res, splits), 'K': K, 'tau': tau, 'rho': rho, 'no_admissible': [int(j) for j in empty]}
+    if keep_scores: out.update(scores=full, credit=c1)                 # (unseen, videos) and each video's top-1 credit, videos as `self.y`
+    return out
 
 # %% ../nbs/07_evaluate.ipynb #2b78ef21
 def baseline_scores(ev:Evaluator):
@@ -157,10 +203,10 @@ def baseline_scores(ev:Evaluator):
     nearest = ev.seen_cosines().argmax(0)
     return lambda cls: ev.restrict(ev.S[cls][:, nearest], cls)
 
-def reverse_scores(ev:Evaluator, E_unseen:np.ndarray, E_seen:np.ndarray, rho:int=3):
+def reverse_scores(ev:Evaluator, E_unseen:np.ndarray, E_seen:np.ndarray, rho:int|None=3):
     "Score function of reverse transfer: composite semantic representations of videos vs. unseen label embeddings."
     C = ev.seen_cosines()                                               # (seen, videos)
-    k = min(rho, C.shape[0])
+    k = C.shape[0] if rho is None else min(rho, C.shape[0])
     top = np.argpartition(-C, k - 1, axis=0)[:k]                        # each video's rho nearest seen prototypes
     w = np.clip(np.take_along_axis(C, top, 0), 0, None)
     sem = np.einsum('rv,rvd->vd', w, np.asarray(E_seen, np.float32)[top])
@@ -171,11 +217,11 @@ def reverse_scores(ev:Evaluator, E_unseen:np.ndarray, E_seen:np.ndarray, rho:int
 # %% ../nbs/07_evaluate.ipynb #d7bb7421
 def ablation_table(X, y, P, S, E_unseen, E_seen, K=5, tau=0.9, rho=3, splits:int=10)->list[dict]:
     "One row per variant of the paper's Table 8 (plus the semantic-space baseline and feature centring)."
-    ev, n_s = Evaluator(X, y, P, S), np.asarray(P).shape[0]
+    ev = Evaluator(X, y, P, S)
     rows = [('semantic-space baseline', 'S', ev.protocols(baseline_scores(ev), splits)),
             ('reverse transfer', 'S', ev.protocols(reverse_scores(ev, E_unseen, E_seen, rho), splits)),
-            ('no constraints', 'V', ev.run(None, 0., n_s, splits)),
-            ('constraint I only', 'V', ev.run(K, 0., n_s, splits)),
+            ('no constraints', 'V', ev.run(None, 0., None, splits)),
+            ('constraint I only', 'V', ev.run(K, 0., None, splits)),
             ('constraints II + III only', 'V', ev.run(None, tau, rho, splits)),
             ('all constraints', 'V', ev.run(K, tau, rho, splits)),
             ('all constraints, centred features', 'V', Evaluator(X, y, P, S, center=True).run(K, tau, rho, splits))]
@@ -201,7 +247,7 @@ def cross_validate(X_train, y_train, X_val, y_val, E_seen, grid:dict|None=None, 
         S = np.asarray(E_seen, np.float64)[held] @ np.asarray(E_seen, np.float64)[rest].T
         ev = Evaluator(X_val[keep_v], remap_h[y_val[keep_v]], P, S)
         for p, (K, tau, rho) in enumerate(points):
-            acc[f, p] = ev.run(K, tau, len(rest) if rho is None else rho, splits=0)['0/100']['top1']
+            acc[f, p] = ev.run(K, tau, rho, splits=0)['0/100']['top1']
     mean = acc.mean(0)
     best = points[int(mean.argmax())]
     return {'K': best[0], 'tau': best[1], 'rho': best[2], 'cv_top1': float(mean.max()),
@@ -238,23 +284,25 @@ def cached_features(run:str|Path, videos:VideoList, n_clips:int=1, which:str='be
     "`extract_features` of a run's model on `videos`, cached on disk; recomputed whenever anything it depends on changes."
     model, ck, ck_hash = loaded or loaded_run(run, which, device)
     clip = ClipConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in ck['config']['clip'].items()})
-    def stamp(p:Path): st = p.stat() if p.exists() else None; return (st.st_size, st.st_mtime_ns) if st else (0, 0)
-    vids = [(str(r.path), r.label, *stamp(r.path)) for r in videos.records]
+    vids = [(str(r.path), r.label, *file_stamp(r.path)) for r in videos.records]
     key = hashlib.sha1(json.dumps([ck_hash, vids, videos.classes, ck['config']['clip'], n_clips]).encode()).hexdigest()[:20]
     path = cache_dir(cache)/'features'/f'{key}.npz'
     if path.exists():
         d = np.load(path, allow_pickle=False)
         return {'X': d['X'], 'labels': d['labels'], 'index': d['index'], 'skipped': json.loads(str(d['skipped'])), 'cached': True}
-    f = extract_features(model, videos, clip, n_clips, device=device, progress=progress, **kw)
+    t = ck['config']['train']
+    frames = FrameCache(videos, clip.short_side, cache=cache) if t.get('frame_cache') else None   # decoded once, as for training
+    f = extract_features(model, videos, clip, n_clips, device=device, progress=progress, precision=t.get('precision', 'fp32'),
+                         frames=frames, **kw)
     with atomic_write(path) as tmp:
         with open(tmp, 'wb') as fh: np.savez(fh, X=f['X'], labels=f['labels'], index=f['index'], skipped=json.dumps(f['skipped']))
     return {**f, 'cached': False}
 
 # %% ../nbs/07_evaluate.ipynb #8e8178c5
-def evaluate_run(run:str|Path, data:str|Path, targets:list[str]|None=None, n_clips:int=1, K=None, tau=None, rho=None,
-                 cv:bool=True, grid:dict|None=None, vectors=None, device='cpu', progress:bool=True, cache=None)->dict:
-    "The zero-shot results of a run on the target sets of `data` (a rest_synth benchmark): CV'd (tau, K, rho), protocols, ablations."
-    from rest_nb.semantic import DEFAULT_VECTORS, load_vectors, embed_labels
+def transfer_inputs(run:str|Path, data:str|Path, targets:list[str]|None=None, n_clips:int=1, vectors=None, device='cpu',
+                    progress:bool=True, cache=None)->dict:
+    "What transfer reads from a run on a rest_synth benchmark (features from the cache): seen side, and each target set's side."
+    from rest_nb.semantic import load_vectors, embed_labels
     from rest_nb.data import read_manifest
     from rest_nb.transfer import seen_prototypes
     from rest_nb.train import load_run_data
@@ -264,29 +312,41 @@ def evaluate_run(run:str|Path, data:str|Path, targets:list[str]|None=None, n_cli
     rd = load_run_data(data, info['targets'], info['threshold'], vectors or info['vectors'])
     loaded = loaded_run(run, device=device)                             # model, checkpoint and its hash: read once
     if rd.classes != loaded[1]['classes']: raise ValueError(f"{run} was trained on other classes than {data} gives")
-    ftr = cached_features(run, rd.train, n_clips, cache=cache, device=device, progress=progress, loaded=loaded)
-    fva = cached_features(run, rd.val, n_clips, cache=cache, device=device, progress=progress, loaded=loaded)
+    feats = lambda v: cached_features(run, v, n_clips, cache=cache, device=device, progress=progress, loaded=loaded)
+    ftr, fva = feats(rd.train), feats(rd.val)
     E_seen = embed_labels(rd.classes, kv, 'plain')
-    if cv: chosen = cross_validate(ftr['X'], ftr['labels'], fva['X'], fva['labels'], E_seen, grid)
-    else: chosen = {'K': K, 'tau': tau, 'rho': rho}
-    K, tau, rho = (chosen['K'], chosen['tau'], chosen['rho']) if cv else (K, tau, rho)
-    P = seen_prototypes(torch.as_tensor(ftr['X']), torch.as_tensor(ftr['labels']), len(rd.classes)).numpy()
+    out = {'run': run, 'data': data, 'clips': n_clips, 'classes': rd.classes, 'E_seen': E_seen, 'train': ftr, 'val': fva,
+           'P': seen_prototypes(torch.as_tensor(ftr['X']), torch.as_tensor(ftr['labels']), len(rd.classes)).numpy(), 'targets': {}}
     m = json.loads((data/'manifest.json').read_text())
-    results = {'run': str(run), 'data': str(data), 'clips': n_clips, 'K': K, 'tau': tau, 'rho': rho,
-               'cv': {k: v for k, v in chosen.items() if k != 'table'} if cv else None, 'targets': {}}
     for t in targets or [s for s in m['sets'] if s != 'source']:
         tv = read_manifest(data, t)
         order = np.argsort(tv.classes)                                     # protocols use classes sorted by name
         names = [tv.classes[i] for i in order]
         rank = np.empty(len(order), int); rank[order] = np.arange(len(order))
-        ft = cached_features(run, tv, n_clips, cache=cache, device=device, progress=progress, loaded=loaded)
+        ft = feats(tv)
         E_u = embed_labels(names, kv, 'plain')
-        S = E_u.astype(np.float64) @ E_seen.astype(np.float64).T
-        y = rank[ft['labels']]
-        table = ablation_table(ft['X'], y, P, S, E_u, E_seen, K if K is not None else None, tau, rho if rho is not None else len(P))
-        n = len(names)
-        results['targets'][t] = {'classes': names, 'videos': int(len(y)), 'skipped': ft['skipped'], 'table': table,
-                                 'splits_050': [[names[i] for i in np.sort(split_050(n, s))] for s in range(10)]}
+        out['targets'][t] = {'classes': names, 'X': ft['X'], 'y': rank[ft['labels']], 'E': E_u, 'skipped': ft['skipped'],
+                             'paths': [str(tv.records[i].path) for i in ft['index']], 'S': relatedness(E_u, E_seen)}
+    return out
+
+def evaluate_run(run:str|Path, data:str|Path, targets:list[str]|None=None, n_clips:int=1, K=None, tau=None, rho=None,
+                 cv:bool=True, grid:dict|None=None, vectors=None, device='cpu', progress:bool=True, cache=None)->dict:
+    "The zero-shot results of a run on the target sets of `data` (a rest_synth benchmark): CV'd (tau, K, rho), protocols, ablations."
+    t0 = time.perf_counter()
+    inp = transfer_inputs(run, data, targets, n_clips, vectors, device, progress, cache)
+    t1 = time.perf_counter()
+    ftr, fva, P, E_seen = inp['train'], inp['val'], inp['P'], inp['E_seen']
+    chosen = cross_validate(ftr['X'], ftr['labels'], fva['X'], fva['labels'], E_seen, grid) if cv else {'K': K, 'tau': tau, 'rho': rho}
+    t2 = time.perf_counter()
+    K, tau, rho = chosen['K'], chosen['tau'], chosen['rho']
+    results = {'run': str(run), 'data': str(data), 'clips': n_clips, 'K': K, 'tau': tau, 'rho': rho,
+               'cv': {k: v for k, v in chosen.items() if k != 'table'} if cv else None, 'targets': {}}
+    for t, d in inp['targets'].items():
+        n = len(d['classes'])
+        results['targets'][t] = {'classes': d['classes'], 'videos': int(len(d['y'])), 'skipped': d['skipped'],
+                                 'table': ablation_table(d['X'], d['y'], P, d['S'], d['E'], E_seen, K, tau, rho),
+                                 'splits_050': [[d['classes'][i] for i in np.sort(split_050(n, s))] for s in range(10)]}
+    results['seconds'] = {'features': round(t1 - t0, 2), 'cross-validate': round(t2 - t1, 2), 'protocols': round(time.perf_counter() - t2, 2)}
     return results
 
 def results_text(res:dict)->str:
@@ -346,3 +406,50 @@ def rest_eval(
     print(results_text(res))
     if out:
         with atomic_write(out) as tmp: tmp.write_text(json.dumps(res, indent=1, default=float))
+
+# %% ../nbs/07_evaluate.ipynb #6ea655a4
+DEMO_PROMISES = {'seen': 0.50, 'transfer': 0.45, 'margin': 0.10}
+
+def demo_checks(res:dict, best_val_acc:float)->list[tuple[str, float, float]]:
+    "(what, measured, required) for each promise of the demo, from `evaluate_run` results and the run's best seen val accuracy."
+    rows = [('seen-class val top-1', best_val_acc, DEMO_PROMISES['seen'])]
+    for t, r in res['targets'].items():
+        v = {row['variant']: row['0/100 top1'] for row in r['table']}
+        rows += [(f'{t}: transfer 0/100 top-1', v['all constraints'], DEMO_PROMISES['transfer']),
+                 (f'{t}: transfer minus semantic-space baseline', v['all constraints'] - v['semantic-space baseline'],
+                  DEMO_PROMISES['margin'])]
+    return rows
+
+def checks_text(rows)->str:
+    "The promises as text, one line each, met or not."
+    return '\n'.join(f"  {'met    ' if m >= need - 1e-12 else 'NOT MET'}  {what:45s} {m:6.3f}  (at least {need:.2f})" for what, m, need in rows)
+
+# %% ../nbs/07_evaluate.ipynb #69ce99a3
+@call_parse
+def rest_demo(
+    seed:int=0,              # benchmark seed: 0 is the default benchmark, others draw other videos and class splits
+    data:str=None,           # a rest_synth benchmark to use instead of the cached default one
+    quick:bool=False,        # the short run of the test suite (1 + 7 epochs)
+    out:str=None,            # also write the results JSON here (it is always written into the run directory)
+):
+    "The whole pipeline on the embedded benchmark: generate, filter, train (once per cache), cross-validate, evaluate; timed."
+    import sys
+    from rest_nb.train import demo_bench, demo_run, load_run_data
+    clock, t = {}, time.perf_counter()
+    def lap(stage):
+        nonlocal t
+        clock[stage] = time.perf_counter() - t; t = time.perf_counter()
+    data = Path(data) if data else demo_bench(seed); lap('generate')
+    rd = load_run_data(data); lap('filter')
+    print(f"benchmark {data}: {len(rd.classes)} seen classes after the overlap filter removed {len(rd.removed)}", flush=True)
+    run = demo_run(data, quick=quick, progress=sys.stdout.isatty()); lap('train')       # progress bars in a terminal only
+    res = evaluate_run(run, data, cv=True, progress=False); t = time.perf_counter()
+    clock.update(res['seconds'])
+    best = json.loads((run/'summary.json').read_text())['best_val_acc']
+    res['demo'] = {'seconds': {k: round(v, 1) for k, v in clock.items()}, 'best_val_acc': best,
+                   'checks': [dict(what=w, measured=m, required=r) for w, m, r in demo_checks(res, best)]}
+    for path in [run/'results.json'] + ([Path(out)] if out else []):
+        with atomic_write(path) as tmp: tmp.write_text(json.dumps(res, indent=1, default=float))
+    print(results_text(res))
+    print(f"\nrun {run}\n\npromises of the demo:\n" + checks_text(demo_checks(res, best)))
+    print("\nwall time (s): " + ', '.join(f"{k} {v:.1f}" for k, v in clock.items()) + f"; total {sum(clock.values()):.1f}")

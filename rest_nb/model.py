@@ -199,7 +199,7 @@ class ResT(nn.Module):
         self.blocks = nn.ModuleList(Block(D, cfg.heads, cfg.mlp, cfg.dropout) for _ in range(cfg.layers))
         self.ln_x = nn.LayerNorm(D)                                         # x = LN(z_L[CLS])
         self.head, self.mlm_head = _heads(cfg, n_classes, vocab_size)
-        nn.init.trunc_normal_(self.cls_token, std=0.02); nn.init.trunc_normal_(self.pos, std=0.02)
+        nn.init.trunc_normal_(self.cls_token, std=0.02); nn.init.normal_(self.pos, std=cfg.pos_std)
 
     def forward(self, clips, words:torch.Tensor|None=None, need_weights:bool=False)->dict:
         v = self.proj(self.encoder(clips))                                   # (B, T, D)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_train.ipynb #8ac9872e
 from __future__ import annotations
-import dataclasses, json, math, os, random, signal, sys, time, warnings
+import dataclasses, hashlib, json, math, os, random, signal, sys, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -12,21 +12,26 @@ import torch
 import torch.nn as nn
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, Sampler
-from fastprogress.fastprogress import master_bar, progress_bar
+from fastprogress.fastprogress import master_bar, progress_bar, NBMasterBar
+import fastprogress.fastprogress as fpb
+from IPython.display import display
 from fastcore.script import call_parse, Param
 from fastcore.basics import patch
 import rest_nb
 from . import core
-from .core import Config, preset, apply_overrides, seed_everything, default_device, atomic_write
-from .data import VideoList, VideoDataset, collate_clips, SkipLog, read_manifest, read_folder, class_list, CLASS_LISTS
+from .core import (Config, preset, apply_overrides, seed_everything, default_device, atomic_write, autocast_dtype, cache_dir,
+                          needs_gpu, run_slow)
+from .data import (VideoList, VideoDataset, FrameCache, collate_clips, SkipLog, read_manifest, read_folder, class_list,
+                          CLASS_LISTS)
 from .semantic import (DEFAULT_VECTORS, load_vectors, embed_labels, filter_overlap, normalise_label,
                               benchmark_embeddings, STYLES)
 from .model import build_model, Tokenizer, mask_words, rest_loss, FrameEncoder
+from .synth import SynthConfig, make_benchmark
 
 # %% auto #0
-__all__ = ['RunData', 'load_run_data', 'LabelledClips', 'collate_labelled', 'EpochSampler', 'dist_info', 'init_distributed',
-           'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'NonFiniteLoss', 'WarmupNet', 'Trainer', 'train',
-           'rest_train']
+__all__ = ['DEMO_QUICK', 'RunData', 'load_run_data', 'LabelledClips', 'collate_labelled', 'EpochSampler', 'dist_info',
+           'init_distributed', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'NonFiniteLoss', 'WarmupNet',
+           'Trainer', 'train', 'run_history', 'plot_runs', 'demo_bench', 'demo_run', 'rest_train']
 
 # %% ../nbs/05_train.ipynb #b5943715
 @dataclass
@@ -168,9 +173,13 @@ class WarmupNet(nn.Module):
         super().__init__(); self.encoder, self.head = encoder, nn.Linear(encoder.out_dim, n_classes)
     def forward(self, clips, words=None): return {'x': None, 'logits': self.head(self.encoder(clips).mean(1)), 'mlm': None}
 
-def _cosine(opt, total_steps:int):
-    "Cosine decay from the optimizer's learning rate to 0 over `total_steps` steps."
-    return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5*(1 + math.cos(math.pi*min(s, total_steps)/max(total_steps, 1))))
+def _schedule(opt, total_steps:int, ramp:float=0.)->torch.optim.lr_scheduler.LambdaLR:
+    "A linear rise from 0 over the first `ramp` share of `total_steps`, then cosine decay to 0."
+    r = int(ramp*total_steps)
+    def f(s):
+        if s < r: return (s + 1)/r
+        return 0.5*(1 + math.cos(math.pi*min(s - r, total_steps - r)/max(total_steps - r, 1)))
+    return torch.optim.lr_scheduler.LambdaLR(opt, f)
 
 def _parses(line:str)->bool:
     try: json.loads(line); return True
@@ -203,23 +212,31 @@ class Trainer:
         self.tok = Tokenizer.from_labels(self.data.words)
         n = len(self.data.classes)
         self.model = build_model(cfg, n, len(self.tok)).to(self.device)
-        if self.device.type == 'cuda':
-            if isinstance(self.model.encoder, FrameEncoder): self.model.encoder.channels_last()
-            if self.world > 1: self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
+        if isinstance(self.model.encoder, FrameEncoder): self.model.encoder.channels_last()   # faster convolutions on GPUs and CPUs
+        if self.device.type == 'cuda' and self.world > 1: self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
         self.warm = WarmupNet(self.model.encoder, n).to(self.device)
         word_ids = [self.tok.encode(w)[:cfg.model.max_words] for w in self.data.words]
-        self.train_ds = LabelledClips(VideoDataset(self.data.train, cfg.clip, train=True, seed=t.seed), word_ids, t.mask_prob, t.seed)
-        self.val_ds = VideoDataset(self.data.val, dataclasses.replace(cfg.clip, test_clips=1), train=False)
+        self.train_ds = LabelledClips(VideoDataset(self.data.train, cfg.clip, train=True, seed=t.seed, frames=self._frames(self.data.train)),
+                                      word_ids, t.mask_prob, t.seed)
+        self.val_ds = VideoDataset(self.data.val, dataclasses.replace(cfg.clip, test_clips=1), train=False,
+                                   frames=self._frames(self.data.val))
         self.sampler = EpochSampler(len(self.train_ds), True, t.seed, self.rank, self.world)
         self.steps_per_epoch = len(self.sampler)//t.batch_size
         if self.steps_per_epoch == 0:
             raise ValueError(f"{len(self.sampler)} training videos per process are fewer than train.batch_size={t.batch_size}")
-        self.amp = self.device.type == 'cuda' and t.precision in ('bf16', 'fp16')
-        self.amp_dtype = torch.float16 if t.precision == 'fp16' else torch.bfloat16
+        self.amp_dtype = autocast_dtype(self.device, t.precision)
+        self.amp = self.amp_dtype is not None
         self.scaler = torch.amp.GradScaler('cuda', enabled=self.device.type == 'cuda' and t.precision == 'fp16')
         self.skips, self.stage, self.net = SkipLog(), None, None
-        self.epoch, self.step_in_epoch, self.global_step, self.best_acc = 0, 0, 0, -1.
+        self.epoch, self.step_in_epoch, self.global_step, self.best_acc, self.elapsed = 0, 0, 0, -1., 0.
         if self.rank == 0 and self.ck is None: self._start_run_files(data, targets, threshold, vectors)
+
+    def _frames(self, videos:VideoList)->FrameCache|None:
+        "The frame cache of `videos` if the config asks for one (built by rank 0 while the other processes wait)."
+        if not self.cfg.train.frame_cache: return None
+        if self.rank == 0: fc = FrameCache(videos, self.cfg.clip.short_side)
+        if self.world > 1: dist.barrier()
+        return fc if self.rank == 0 else FrameCache(videos, self.cfg.clip.short_side)
 
     def _resume_state(self, cfg):
         if not self.last.exists(): raise CheckpointError(f"nothing to resume: {self.last} does not exist")
@@ -253,13 +270,15 @@ def _setup_stage(self:Trainer, stage:str):
     t, scale = self.cfg.train, (self.world if self.cfg.train.scale_lr else 1)
     if stage == 'warmup':
         net = self.warm
-        self.opt = torch.optim.SGD(net.parameters(), lr=t.warmup_lr*scale, momentum=t.momentum, weight_decay=t.warmup_wd)
+        if t.warmup_opt == 'sgd': self.opt = torch.optim.SGD(net.parameters(), lr=t.warmup_lr*scale, momentum=t.momentum, weight_decay=t.warmup_wd)
+        elif t.warmup_opt == 'adamw': self.opt = torch.optim.AdamW(net.parameters(), lr=t.warmup_lr*scale, weight_decay=t.warmup_wd)
+        else: raise ValueError(f"train.warmup_opt={t.warmup_opt!r}: expected sgd or adamw")
         steps = t.warmup_epochs*self.steps_per_epoch
     else:
         net = self.model
         self.opt = torch.optim.AdamW(net.parameters(), lr=t.lr*scale, weight_decay=t.wd)
         steps = t.joint_epochs*self.steps_per_epoch
-    self.sched = _cosine(self.opt, steps)
+    self.sched = _schedule(self.opt, steps, t.ramp)
     if self.world > 1:
         net = nn.parallel.DistributedDataParallel(net, device_ids=[self.device] if self.device.type == 'cuda' else None,
                                                   find_unused_parameters=self.cfg.model.tasks != 'cls+mlm')
@@ -275,7 +294,7 @@ def state_dict(self:Trainer, rng:dict|None=None)->dict:
             'classes': self.data.classes, 'tokenizer': self.tok.itos, 'model': m.state_dict(), 'warm_head': self.warm.head.state_dict(),
             'stage': self.stage, 'optimizer': self.opt.state_dict(), 'scheduler': self.sched.state_dict(), 'scaler': self.scaler.state_dict(),
             'epoch': self.epoch, 'step_in_epoch': self.step_in_epoch, 'global_step': self.global_step, 'best_acc': self.best_acc,
-            'rng': rng or _rng_state()}
+            'elapsed': self.elapsed, 'rng': rng or _rng_state()}
 
 @patch
 def checkpoint(self:Trainer, path:Path|None=None, rng:dict|None=None):
@@ -292,6 +311,7 @@ def _restore(self:Trainer, ck:dict):
     self._setup_stage(ck['stage'])
     self.opt.load_state_dict(ck['optimizer']); self.sched.load_state_dict(ck['scheduler']); self.scaler.load_state_dict(ck['scaler'])
     self.epoch, self.step_in_epoch, self.global_step, self.best_acc = ck['epoch'], ck['step_in_epoch'], ck['global_step'], ck['best_acc']
+    self.elapsed = ck.get('elapsed', 0.)
     _set_rng_state(ck['rng'])
     if self.rank == 0 and self.metrics.exists():                    # drop what was logged after the checkpoint
         keep = [l for l in self.metrics.read_text().splitlines() if _parses(l) and json.loads(l).get('global_step', 0) <= self.global_step]
@@ -347,6 +367,23 @@ def _step(self:Trainer, b:dict)->dict:
         dist.all_reduce(v); rec.update({k: x/self.world for k, x in zip(keys, v.tolist())})
     return {**rec, 'lr': self.sched.get_last_lr()[0], 'n': len(y)}
 
+# %% ../nbs/05_train.ipynb #8a617072
+def _live_graph(mb, curve:list, val_curve:list):
+    "Train loss (left axis) and seen val accuracy (right axis, 0-1) under a notebook's progress bar; nothing in a terminal."
+    if not isinstance(mb, NBMasterBar) or mb.hide_graph: return
+    import matplotlib.pyplot as plt
+    if not hasattr(mb, 'graph_out'):
+        mb.graph_fig, mb.graph_ax = plt.subplots(figsize=(6, 3.5)); mb.acc_ax = mb.graph_ax.twinx()
+        plt.close(mb.graph_fig)                                        # shown through the display handle only
+        mb.graph_out = display(mb.graph_fig, display_id=True)
+    ax, ax2 = mb.graph_ax, mb.acc_ax
+    ax.clear(); ax2.clear()
+    if curve: ax.plot(*zip(*curve), color='tab:blue', lw=0.8)
+    if val_curve: ax2.plot(*zip(*val_curve), 'o-', color='tab:orange')
+    ax.set(xlabel='step', ylabel='train loss'); ax.yaxis.label.set_color('tab:blue')
+    ax2.set_ylim(0, 1); ax2.set_ylabel('seen val accuracy'); ax2.yaxis.label.set_color('tab:orange')
+    mb.graph_fig.tight_layout(); mb.graph_out.update(mb.graph_fig)
+
 # %% ../nbs/05_train.ipynb #2b12c078
 class _StopFlag:
     "Turns SIGINT/SIGTERM into a flag read between steps (main thread only; elsewhere KeyboardInterrupt still works)."
@@ -371,7 +408,8 @@ def fit(self:Trainer, kill_at_step:int|None=None)->dict:
     total = t.warmup_epochs + t.joint_epochs
     if self.ck is not None: self._restore(self.ck); self.ck = None
     show = self.progress and self.rank == 0
-    mb = master_bar(range(self.epoch, total)) if show else range(self.epoch, total)
+    bars = show and (fpb.IN_NOTEBOOK or sys.stdout.isatty())          # bars in notebooks and terminals; log files get epoch lines
+    mb = master_bar(range(self.epoch, total)) if bars else range(self.epoch, total)
     history, last_eval, curve, val_curve = [], {}, [], []
     rng = _rng_state()
     stop = _StopFlag(self.world, self.device)
@@ -386,7 +424,7 @@ def fit(self:Trainer, kill_at_step:int|None=None)->dict:
                             generator=torch.Generator().manual_seed(t.seed + epoch))
             steps = range(self.step_in_epoch, self.steps_per_epoch)
             it, wait, t_ep, sums = iter(dl), 0., time.perf_counter(), {'loss': 0., 'acc': 0., 'n': 0}
-            for _ in (progress_bar(steps, parent=mb) if show else steps):
+            for _ in (progress_bar(steps, parent=mb) if bars else steps):
                 t0 = time.perf_counter(); b = next(it); wait += time.perf_counter() - t0
                 self.skips.update(b)
                 if b['clip'] is not None:
@@ -398,7 +436,7 @@ def fit(self:Trainer, kill_at_step:int|None=None)->dict:
                 if self.rank == 0 and r:
                     _append_jsonl(self.metrics, {'type': 'step', 'stage': stage, 'epoch': epoch, 'step': self.step_in_epoch,
                                                  'global_step': self.global_step, **{k: v for k, v in r.items() if k != 'n'}})
-                    if show: mb.child.comment = f"{stage} loss {r['loss']:.3f}" + ('' if r['acc'] is None else f" acc {r['acc']:.3f}")
+                    if bars: mb.child.comment = f"{stage} loss {r['loss']:.3f}" + ('' if r['acc'] is None else f" acc {r['acc']:.3f}")
                     curve.append((self.global_step, r['loss']))
                 if t.ckpt_every and self.global_step % t.ckpt_every == 0 and self.step_in_epoch < self.steps_per_epoch:
                     self.checkpoint()
@@ -406,13 +444,14 @@ def fit(self:Trainer, kill_at_step:int|None=None)->dict:
                 if stop(): raise KeyboardInterrupt
             secs = time.perf_counter() - t_ep
             last_eval = self.evaluate()
+            self.elapsed += time.perf_counter() - t_ep
             self.epoch, self.step_in_epoch = epoch + 1, 0
             best = stage == 'joint' and last_eval['val_acc'] is not None and last_eval['val_acc'] > self.best_acc
             if best: self.best_acc = last_eval['val_acc']
             rec = {'type': 'epoch', 'stage': stage, 'epoch': epoch, 'global_step': self.global_step,
                    'train_loss': sums['loss']/max(sums['n'], 1), 'train_acc': sums['acc']/max(sums['n'], 1), **last_eval,
                    'seconds': round(secs, 2), 'clips_per_s': round(sums['n']*self.world/secs, 1), 'data_wait_share': round(wait/secs, 4),
-                   'skipped_videos': len(self.skips)}
+                   'skipped_videos': len(self.skips), 'elapsed': round(self.elapsed, 2)}
             history.append(rec)
             rng = _rng_state()
             if self.rank == 0:
@@ -421,11 +460,11 @@ def fit(self:Trainer, kill_at_step:int|None=None)->dict:
                 if best: self.checkpoint(self.best_path)
                 if show:
                     if last_eval['val_acc'] is not None: val_curve.append((self.global_step, last_eval['val_acc']))
-                    mb.names = ['train loss', 'val acc']
-                    mb.update_graph([list(zip(*curve)) or [[], []], list(zip(*val_curve)) or [[], []]])   # a live plot in notebooks
                     va = rec['val_acc']
-                    mb.write(f"epoch {epoch + 1}/{total} {stage}: train loss {rec['train_loss']:.3f} acc {rec['train_acc']:.3f}, "
-                             f"val acc {'-' if va is None else f'{va:.3f}'}, {rec['clips_per_s']} clips/s, data wait {100*rec['data_wait_share']:.1f}%")
+                    line = (f"epoch {epoch + 1}/{total} {stage}: train loss {rec['train_loss']:.3f} acc {rec['train_acc']:.3f}, "
+                            f"val acc {'-' if va is None else f'{va:.3f}'}, {rec['clips_per_s']} clips/s, data wait {100*rec['data_wait_share']:.1f}%")
+                    if bars: _live_graph(mb, curve, val_curve); mb.write(line)
+                    else: print(line, flush=True)
     except KeyboardInterrupt:
         if self.stage is not None: self.checkpoint(rng=rng)
         if self.rank == 0: print(f"interrupted at epoch {self.epoch} step {self.step_in_epoch}: saved {self.last}; continue with --resume", file=sys.stderr)
@@ -447,6 +486,61 @@ def train(cfg:Config|str|None='tiny', data:str|Path|None=None, out:str|Path='run
     if cfg is not None and overrides: cfg = apply_overrides(cfg, overrides)
     kill = kwargs.pop('kill_at_step', None)
     return Trainer(cfg, data, out, resume=resume, **kwargs).fit(kill_at_step=kill)
+
+# %% ../nbs/05_train.ipynb #59e3708d
+def run_history(run:str|Path)->list[dict]:
+    "The epoch records of a run directory's `metrics.jsonl`, in order."
+    lines = (Path(run)/'metrics.jsonl').read_text().splitlines()
+    return [r for r in map(json.loads, filter(_parses, lines)) if r.get('type') == 'epoch']
+
+def plot_runs(runs:dict, ax=None, x:str='elapsed'):
+    "Seen-class val accuracy of each run (label -> run directory or epoch records) against `x`: elapsed seconds or epoch."
+    import matplotlib.pyplot as plt
+    if ax is None: _, ax = plt.subplots(figsize=(7, 4))
+    for label, r in runs.items():
+        h = run_history(r) if isinstance(r, (str, Path)) else r
+        xs = [e[x] + (x == 'epoch') for e in h if e['val_acc'] is not None]
+        ax.plot(xs, [e['val_acc'] for e in h if e['val_acc'] is not None], marker='.', label=label)
+    ax.set(xlabel='wall-clock seconds (training + validation)' if x == 'elapsed' else x, ylabel='seen-class val accuracy', ylim=(0, 1))
+    ax.grid(alpha=0.3); ax.legend(fontsize=8)
+    return ax.figure
+
+# %% ../nbs/05_train.ipynb #d8c4757e
+DEMO_QUICK = ['train.warmup_epochs=1', 'train.joint_epochs=7']   # the shorter demo run of nbdev_test
+
+class _Lock:
+    "An exclusive advisory lock on a file, held inside a `with` block: one process works, the others wait."
+    def __init__(self, path:Path): self.path = Path(path)
+    def __enter__(self):
+        import fcntl
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.f = open(self.path, 'a'); fcntl.flock(self.f, fcntl.LOCK_EX); return self
+    def __exit__(self, *_): self.f.close()
+
+def demo_bench(seed:int=0, cache:str|Path|None=None)->Path:
+    "The default synthetic benchmark (`rest_synth`'s defaults, `seed` for another draw), generated once into the cache."
+    cfg = SynthConfig(seed=seed)
+    key = hashlib.sha1(json.dumps(dataclasses.asdict(cfg)).encode()).hexdigest()[:10]
+    out = cache_dir(cache)/'demo'/f'bench-{key}'
+    with _Lock(out.with_name(out.name + '.lock')): make_benchmark(out, cfg)
+    return out
+
+# %% ../nbs/05_train.ipynb #8f1194ff
+def demo_run(data:str|Path|None=None, # a rest_synth benchmark (default: `demo_bench()`)
+             quick:bool|None=None,    # the shorter run (default: under nbdev_test, where IN_TEST is set, or with REST_NB_QUICK=1)
+             cache:str|Path|None=None, progress:bool=False)->Path:
+    "The run directory of `tiny` trained on `data`, trained at most once per cache."
+    data = Path(data) if data is not None else demo_bench(cache=cache)
+    quick = bool(os.environ.get('IN_TEST') or os.environ.get('REST_NB_QUICK')) if quick is None else quick
+    cfg = apply_overrides(preset('tiny'), DEMO_QUICK if quick else [])
+    m = json.loads((data/'manifest.json').read_text())
+    key = hashlib.sha1(json.dumps([cfg.to_dict(), m['config'], m['sets'], rest_nb.__version__]).encode()).hexdigest()[:16]
+    out = cache_dir(cache)/'demo'/f'run-{key}'
+    with _Lock(out.with_name(out.name + '.lock')):
+        if not (out/'summary.json').exists():
+            resume = (out/'last.pt').exists()
+            train(None if resume else cfg, None if resume else data, out, resume=resume, progress=progress)
+    return out
 
 # %% ../nbs/05_train.ipynb #cdec4fb4
 @call_parse

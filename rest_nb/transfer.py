@@ -10,8 +10,8 @@ import torch
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['seen_prototypes', 'knn_mask', 'relative_mask', 'admissible', 'solve_exact', 'solve_pulp', 'composite_weights',
-           'composite_prototypes', 'transfer']
+__all__ = ['seen_prototypes', 'knn_mask', 'relative_ratio', 'relative_mask', 'admissible', 'solve_exact', 'solve_pulp',
+           'composite_weights', 'composite_prototypes', 'transfer']
 
 # %% ../nbs/06_transfer.ipynb #9581ffdf
 def seen_prototypes(X:Tensor,       # visual representations x of the training videos, (n, D)
@@ -31,7 +31,7 @@ def _check(S, K=None, tau=None, rho=None)->np.ndarray:
     if S.ndim != 2: raise ValueError(f"relatedness must be a matrix (unseen x seen), got shape {S.shape}")
     if K is not None and not (isinstance(K, (int, np.integer)) and K >= 1): raise ValueError(f"K={K!r}: expected an integer >= 1 (None switches constraint I off)")
     if tau is not None and not tau >= 0: raise ValueError(f"tau={tau!r}: expected a number >= 0 (0 switches constraint II off)")
-    if rho is not None and not (isinstance(rho, (int, np.integer)) and rho >= 1): raise ValueError(f"rho={rho!r}: expected an integer >= 1")
+    if rho is not None and not (isinstance(rho, (int, np.integer)) and rho >= 1): raise ValueError(f"rho={rho!r}: expected an integer >= 1 (None switches constraint III off)")
     return S
 
 def _top_k_mask(V:np.ndarray, k:int)->np.ndarray:
@@ -49,16 +49,20 @@ def knn_mask(S:Tensor, K:int)->Tensor:
     return torch.from_numpy(_top_k_mask(_check(S, K=K), int(K)))
 
 # %% ../nbs/06_transfer.ipynb #9fa484fb
-def relative_mask(S:Tensor, tau:float)->Tensor:
-    "Constraint II (Eq. 5): True unless min over unseen k != j of (1 - S[k, i]) / (1 - S[j, i]) <= tau."
-    D = 1 - np.clip(_check(S, tau=tau), -1, 1)
+def relative_ratio(S:Tensor)->np.ndarray:
+    "Eq. 5's ratio for every (unseen j, seen i): min over unseen k != j of (1 - S[k, i]) / (1 - S[j, i]) (inf where undefined)."
+    D = 1 - np.clip(_check(S), -1, 1)
     n_u, n_s = D.shape
-    if n_u == 1: return torch.ones(D.shape, dtype=torch.bool)        # no other unseen class to compare with
+    if n_u == 1: return np.full(D.shape, np.inf)                     # no other unseen class to compare with
     first = D.argmin(0)                                               # the closest unseen class of every seen class
     second = np.partition(D, 1, axis=0)[1]
     others = np.where(np.arange(n_u)[:, None] == first[None], second[None], D[first, np.arange(n_s)][None])   # min over k != j
-    ratio = np.divide(others, D, out=np.full(D.shape, np.inf), where=D > 0)   # D = 0: an infinite (or undefined) ratio
-    return torch.from_numpy(~(ratio <= tau))
+    return np.divide(others, D, out=np.full(D.shape, np.inf), where=D > 0)   # D = 0: an infinite (or undefined) ratio
+
+def relative_mask(S:Tensor, tau:float)->Tensor:
+    "Constraint II (Eq. 5): True unless the ratio `relative_ratio(S)` is at most tau."
+    _check(S, tau=tau)
+    return torch.from_numpy(~(relative_ratio(S) <= tau))
 
 # %% ../nbs/06_transfer.ipynb #08a8ed68
 def admissible(S:Tensor, K:int|None=None, tau:float=0.)->Tensor:
@@ -69,14 +73,14 @@ def admissible(S:Tensor, K:int|None=None, tau:float=0.)->Tensor:
     if tau > 0: m &= relative_mask(S, tau).numpy()
     return torch.from_numpy(m)
 
-def solve_exact(S:Tensor, mask:Tensor, rho:int)->Tensor:
-    "The program's optimum, all rows at once: the top-`rho` admissible entries of each row with S > 0."
+def solve_exact(S:Tensor, mask:Tensor, rho:int|None)->Tensor:
+    "The program's optimum, all rows at once: the top-`rho` admissible entries of each row with S > 0 (rho=None: all of them)."
     S = _check(S, rho=rho)
     score = np.where(np.asarray(mask, dtype=bool), S, -np.inf)
-    return torch.from_numpy(_top_k_mask(score, int(rho)) & (score > 0))
+    return torch.from_numpy((score > 0) if rho is None else _top_k_mask(score, int(rho)) & (score > 0))
 
 # %% ../nbs/06_transfer.ipynb #aaa17458
-def solve_pulp(S:Tensor, mask:Tensor, rho:int, msg:bool=False)->Tensor:
+def solve_pulp(S:Tensor, mask:Tensor, rho:int|None, msg:bool=False)->Tensor:
     "The paper's integer program (Eq. 1-4), stated in PuLP as written and solved by CBC."
     import pulp
     S = _check(S, rho=rho)
@@ -87,7 +91,8 @@ def solve_pulp(S:Tensor, mask:Tensor, rho:int, msg:bool=False)->Tensor:
     # (PuLP's 'Binary' would reset the bounds to 0..1, hence 'Integer' with explicit bounds)
     a = [[pulp.LpVariable(f'a_{j}_{i}', 0, int(M[j, i]), cat='Integer') for i in range(n_s)] for j in range(n_u)]
     prob += pulp.lpSum(float(S[j, i])*a[j][i] for j in range(n_u) for i in range(n_s))          # (1)
-    for j in range(n_u): prob += pulp.lpSum(a[j]) <= int(rho), f'rho_{j}'                       # (4)
+    if rho is not None:
+        for j in range(n_u): prob += pulp.lpSum(a[j]) <= int(rho), f'rho_{j}'                   # (4)
     status = prob.solve(pulp.PULP_CBC_CMD(msg=msg))
     if pulp.LpStatus[status] != 'Optimal': raise RuntimeError(f"CBC did not reach an optimum: {pulp.LpStatus[status]}")
     return torch.tensor([[(v.value() or 0) > 0.5 for v in row] for row in a], dtype=torch.bool)
@@ -116,7 +121,7 @@ def composite_prototypes(P:Tensor,   # seen prototypes, (n_seen, D)
     return (W @ torch.as_tensor(P, dtype=torch.float32))/W.sum(1, keepdim=True)
 
 # %% ../nbs/06_transfer.ipynb #dc485413
-def transfer(P:Tensor, S:Tensor, K:int|None=5, tau:float=0.9, rho:int=3, solver:str='exact',
+def transfer(P:Tensor, S:Tensor, K:int|None=5, tau:float=0.9, rho:int|None=3, solver:str='exact',
              unseen:list[str]|None=None)->tuple[Tensor, Tensor]:
     "Composite unseen prototypes from seen prototypes `P` and relatedness `S`: (prototypes, adjacency A)."
     M = admissible(S, K, tau)

@@ -1,0 +1,53 @@
+"""Run notebooks top to bottom and store their outputs in them: what a reader sees without running anything.
+
+    .venv/bin/python tools/run_nb.py nbs/05_train.ipynb nbs/07_evaluate.ipynb [--slow]
+
+Every cell runs except `#| eval: false` ones, `gpu` cells where CUDA is missing, and `slow` cells unless --slow is given;
+a cell that does not run keeps the outputs it has. Progress bars and widget views are dropped from what is stored (the
+widgets' static figures stay), figures are stored as PNG, and a notebook whose cell fails is left untouched. `make outputs`
+runs this over the notebooks whose outputs README and the notebooks show.
+"""
+import argparse, json, re, sys
+from pathlib import Path
+import nbformat
+from execnb.shell import CaptureShell
+
+NOISE = re.compile(r'<progress|\r|Couldn\'t import ipywidgets')
+
+def keep(o:dict)->dict|None:
+    "An output as it should be stored, or None for progress bars and live widget views."
+    if o.get('output_type') == 'stream':
+        text = ''.join(o.get('text', ''))
+        return None if NOISE.search(text) else o
+    data = o.get('data')
+    if data is None: return o
+    html = ''.join(data.get('text/html', ''))
+    if '<progress' in html: return None
+    data = {k: v for k, v in data.items() if k != 'application/vnd.jupyter.widget-view+json'}
+    if set(data) <= {'text/plain'} and 'Widget' in ''.join(data.get('text/plain', '')): return None
+    return {**o, 'data': data} if data else None
+
+def run(path:Path, slow:bool, cuda:bool):
+    nb = nbformat.read(path, as_version=4)
+    shell = CaptureShell(path, mpl_format='png')
+    for cell in nb.cells:
+        if cell.cell_type != 'code': continue
+        src = cell.source
+        if re.search(r'^#\|\s*eval:\s*false', src, re.M): continue
+        flags = set(re.findall(r'^#\|\s*(slow|gpu)\s*$', src, re.M))
+        if ('slow' in flags and not slow) or ('gpu' in flags and not cuda): continue
+        outs = shell.run(src)
+        if shell.exc: sys.exit(f"{path}: a cell failed, the notebook is left as it was:\n{src}\n{shell.exc!r}")
+        cell.outputs = [nbformat.from_dict(o) for o in map(keep, outs) if o is not None]
+        cell.execution_count = None
+    nbformat.write(nb, path)
+    size = path.stat().st_size
+    print(f"{path}: {sum(bool(c.get('outputs')) for c in nb.cells if c.cell_type == 'code')} cells with outputs, {size/1e6:.2f} MB")
+
+if __name__ == '__main__':
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('notebooks', nargs='+', type=Path)
+    p.add_argument('--slow', action='store_true', help='also run the cells flagged slow')
+    a = p.parse_args()
+    import torch
+    for nb in a.notebooks: run(nb, a.slow, torch.cuda.is_available())
