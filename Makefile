@@ -7,7 +7,7 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Verified pins (shared/DESIGN.md): torch and torchvision install together from the same index.
+# Verified pins: torch and torchvision install together from the same index (PyPI's torchvision does not import beside the CPU-only torch wheel).
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 FLAGS ?=
 
@@ -51,6 +51,15 @@ browser:
 	  else echo "the browser test needs chromium: sudo apt-get install chromium" >&2; fi; }
 
 test: check browser nbtest pytest
+
+# The outputs stored in the notebooks and README (what a reader sees without running anything), computed on the full
+# demo run (trained first if the cache lacks it). `make outputs SLOW=1` also reruns the slow cells (benchmarks, and
+# 05_train's recipe study: about 40 minutes); otherwise they keep the outputs they have.
+NOTEBOOKS ?= $(sort $(wildcard nbs/[0-9]*.ipynb)) nbs/index.ipynb
+outputs: install
+	$(BIN)/python tools/run_nb.py $(NOTEBOOKS) $(if $(SLOW),--slow,)
+	$(BIN)/nbdev_clean
+	$(BIN)/python tools/make_readme.py
 
 lab: install
 	$(BIN)/jupyter lab --notebook-dir=nbs

@@ -22,8 +22,8 @@ from .core import ClipConfig, cache_dir
 __all__ = ['CLASS_LISTS', 'VIDEO_EXTS', 'class_list', 'VideoRecord', 'VideoList', 'find_videos', 'read_folder',
            'read_ucf101_split', 'read_hmdb51_split', 'read_kinetics_csv', 'read_manifest', 'clip_indices',
            'clip_starts', 'time_indices', 'resize_short', 'crop', 'VideoError', 'open_video', 'read_frames',
-           'CachedVideo', 'ClipSampler', 'VideoDataset', 'collate_clips', 'SkipLog', 'video_loader', 'make_bad_videos',
-           'file_stamp', 'FrameCache', 'check_video', 'check_videos', 'rest_check_videos', 'pyav_clip']
+           'CachedVideo', 'ClipSampler', 'VideoDataset', 'collate_clips', 'SkipLog', 'video_loader', 'file_stamp',
+           'FrameCache', 'check_video', 'check_videos', 'rest_check_videos', 'input_speed']
 
 # %% ../nbs/02_data.ipynb #6066499c
 CLASS_LISTS = ('kinetics400', 'kinetics600', 'kinetics700', 'ucf101', 'hmdb51', 'activitynet200')
@@ -142,7 +142,7 @@ def read_kinetics_csv(csv_path:str|Path, root:str|Path, classes:list[str]|None=N
     recs, missing = [], []
     for r in rows:
         stem = f"{r['youtube_id']}_{int(float(r['time_start'])):06d}_{int(float(r['time_end'])):06d}"
-        dirs = [root/r['label'], root/r.get('split', '')/r['label'], root]
+        dirs = [root/r['label'], root/r.get('split', '')/r['label'], root/r.get('split', ''), root]
         cands = [d/(stem + e) for d in dirs for e in exts]
         p = next((c for c in cands if c.exists()), None)
         if r['label'] not in idx: raise ValueError(f"{str(csv_path)!r}: label {r['label']!r} is not in the given classes")
@@ -171,11 +171,11 @@ def clip_indices(n:int, frames:int, stride:int, start:int, out_of_bound:str='loo
     if out_of_bound == 'clamp': return np.minimum(idx, n - 1)
     raise ValueError(f"out_of_bound={out_of_bound!r}: expected 'loop' or 'clamp'")
 
-def clip_starts(n:int, span:int, n_clips:int=1, rng:np.random.Generator|None=None)->np.ndarray:
-    "Start frames: one uniform random start if `rng` is given (training), else `n_clips` evenly spaced (testing)."
+def clip_starts(n:int, span:int, clips:int=1, rng:np.random.Generator|None=None)->np.ndarray:
+    "Start frames: one uniform random start if `rng` is given (training), else `clips` evenly spaced (testing)."
     last = max(n - span, 0)                   # admissible starts are 0..last
     if rng is not None: return np.array([rng.integers(0, last + 1)])
-    return np.floor((np.arange(n_clips) + 0.5)*(last + 1)/n_clips).astype(int)
+    return np.floor((np.arange(clips) + 0.5)*(last + 1)/clips).astype(int)
 
 # %% ../nbs/02_data.ipynb #f48f868b
 def time_indices(starts:np.ndarray, # (n,) presentation time of each frame, seconds
@@ -283,9 +283,11 @@ class VideoDataset(Dataset):
         self.videos, self.sampler, self.train, self.seed, self.epoch, self.frames = videos, ClipSampler(cfg), train, seed, 0, frames
     def __len__(self): return len(self.videos)
     def set_epoch(self, epoch:int): self.epoch = epoch
-    def __getitem__(self, i:int)->dict:
+    def __getitem__(self, key:int|tuple)->dict:
+        "Sample `key`: an index (at the `set_epoch` epoch) or an `(epoch, index)` pair."
+        epoch, i = key if isinstance(key, tuple) else (self.epoch, key)
         r = self.videos[i]
-        rng = np.random.default_rng([self.seed, self.epoch, i]) if self.train else None
+        rng = np.random.default_rng([self.seed, epoch, i]) if self.train else None
         try:
             video = self.frames.video(i, self.sampler.cfg.min_frames) if self.frames is not None else None
             clip = self.sampler(r.path, rng, video)
@@ -321,27 +323,6 @@ def video_loader(ds:VideoDataset, batch_size:int=8, shuffle:bool|None=None, work
     return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, num_workers=workers, collate_fn=collate_clips,
                       generator=g, drop_last=drop_last, pin_memory=torch.cuda.is_available() if pin_memory is None else pin_memory,
                       persistent_workers=False, **kwargs)
-
-# %% ../nbs/02_data.ipynb #3997a1ec
-def make_bad_videos(folder:str|Path)->dict[str, Path]:
-    "Write one real file of each bad kind into `folder`; returns kind -> path (the `missing` one is not written)."
-    import av
-    from rest_nb.synth import write_video
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    frames = np.random.default_rng(0).integers(0, 256, (48, 32, 32, 3), dtype=np.uint8)
-    bad = {k: folder/f'{k}.mp4' for k in ('missing', 'zero_bytes', 'truncated', 'truncated_faststart', 'text', 'one_frame')}
-    full = write_video(frames, folder/'full.tmp.mp4')
-    with av.open(str(folder/'fs.tmp.mp4'), 'w', options={'movflags': 'faststart'}) as c:   # index (moov) before the data
-        s = c.add_stream('libx264', rate=8); s.height, s.width, s.pix_fmt = 32, 32, 'yuv420p'
-        for f in frames:
-            for p in s.encode(av.VideoFrame.from_ndarray(f, format='rgb24')): c.mux(p)
-        for p in s.encode(): c.mux(p)
-    for k, src in (('truncated', full), ('truncated_faststart', folder/'fs.tmp.mp4')):
-        data = src.read_bytes(); bad[k].write_bytes(data[:len(data)*6//10]); src.unlink()
-    bad['zero_bytes'].write_bytes(b'')
-    bad['text'].write_text('this is a text file, not a video\n')
-    write_video(frames[:1], bad['one_frame'])
-    return bad
 
 # %% ../nbs/02_data.ipynb #5439dabc
 def file_stamp(path:str|Path)->tuple[int, int]:
@@ -463,30 +444,69 @@ def check_videos(root:str|Path, full:bool=False, min_frames:int=2, exts=VIDEO_EX
 # %% ../nbs/02_data.ipynb #58cfcce2
 @call_parse
 def rest_check_videos(
-    data_dir:str,         # directory to scan (recursively) for videos
+    data:str,             # directory to scan (recursively) for videos
     full:bool=False,      # decode every frame, not only the first, middle and last
     min_frames:int=2,     # fewer frames than this counts as unreadable
 ):
     "List the videos under DATA_DIR that cannot be decoded; exit status 1 if there are any. Never modifies files."
-    try: n, bad = check_videos(data_dir, full, min_frames)
+    try: n, bad = check_videos(data, full, min_frames)
     except (FileNotFoundError, NotADirectoryError) as e:
         print(f"rest_check_videos: {e}", file=sys.stderr); sys.exit(2)
     for p, why in bad: print(f"{p}: {why}")
-    print(f"checked {n} videos under {data_dir}: {n - len(bad)} readable, {len(bad)} unreadable", file=sys.stderr)
+    print(f"checked {n} videos under {data}: {n - len(bad)} readable, {len(bad)} unreadable", file=sys.stderr)
     if bad: sys.exit(1)
 
+# %% ../nbs/02_data.ipynb #2b2542f9
+def input_speed(videos:VideoList, cfg:ClipConfig, n:int=48, cache=None)->dict:
+    "Training clips/s of one CPU core for each input path, over the same n (video, random start) draws of `videos`."
+    import time
+    threads = torch.get_num_threads(); torch.set_num_threads(1)
+    try:
+        t0 = time.perf_counter(); fc = FrameCache(videos, cfg.short_side, cache=cache, workers=1); build = time.perf_counter() - t0
+        sampler = ClipSampler(cfg)
+        draws = [(videos[k % len(videos)].path, k) for k in range(n)]
+        idx = {k: sampler.indices(open_video(p), np.random.default_rng(k))[0] for p, k in draws}
+        def rate(f):
+            t = time.perf_counter()
+            for p, k in draws: f(p, k)
+            return n/(time.perf_counter() - t)
+        r = {'decord': rate(lambda p, k: sampler(p, np.random.default_rng(k))),
+             'decord, reduced-size decode': rate(lambda p, k: _reduced_clip(sampler, p, np.random.default_rng(k))),
+             'frame cache': rate(lambda p, k: sampler(p, np.random.default_rng(k), fc.video(k % len(videos)))),
+             'decode only: decord': rate(lambda p, k: read_frames(open_video(p), idx[k], p)),
+             'decode only: PyAV': rate(lambda p, k: _pyav_clip(p, idx[k]))}
+    finally: torch.set_num_threads(threads)
+    hours = sum(len(vr)/vr.get_avg_fps() for vr in (open_video(r.path) for r in videos.records))/3600
+    return {**{f'{k} clips/s': round(v, 1) for k, v in r.items()}, 'frame cache / decord': round(r['frame cache']/r['decord'], 1),
+            'reduced / decord': round(r['decord, reduced-size decode']/r['decord'], 2),
+            'cache build s per video-hour': round(build/hours), 'cache GB per video-hour': round(fc.nbytes/hours/1e9, 1)}
+
 # %% ../nbs/02_data.ipynb #474aead9
-def pyav_clip(path:str|Path, idx:np.ndarray)->np.ndarray:
-    "Baseline decoder: PyAV seek to the keyframe before frame `idx.min()`, decode forward, keep frames `idx`."
+def _pyav_clip(path, idx:np.ndarray)->np.ndarray:
+    "Baseline decoder: PyAV seeks to the keyframe before frame `idx.min()`, decodes forward, keeps frames `idx`."
     import av
     want, out = set(int(i) for i in idx), {}
     with av.open(str(path)) as c:
         s = c.streams.video[0]
         rate = s.average_rate or s.guessed_rate
-        start = int(idx.min())
-        c.seek(int(start/rate/s.time_base), stream=s, any_frame=False, backward=True)
+        c.seek(int(int(idx.min())/rate/s.time_base), stream=s, any_frame=False, backward=True)
         for f in c.decode(s):
             k = int(round(float(f.pts*s.time_base*rate)))
             if k in want: out[k] = f.to_ndarray(format='rgb24')
             if k >= idx.max(): break
     return np.stack([out[int(i)] for i in idx])
+
+class _Decoded:
+    "Frames of a decord reader, decoded when indexed: what `CachedVideo` expects of its frames."
+    def __init__(self, vr): self.vr = vr
+    def __len__(self): return len(self.vr)
+    def __getitem__(self, idx): return self.vr.get_batch([int(i) for i in idx]).asnumpy()
+
+def _reduced_clip(sampler:ClipSampler, path, rng):
+    "A clip from frames decord scales to the short side while decoding (width rounded up to a multiple of 32, decord's limit)."
+    vr = open_video(path)
+    h, w = vr[0].shape[:2]
+    s = sampler.cfg.short_side/min(h, w)
+    W, H = (-(-round(w*s)//32)*32, sampler.cfg.short_side) if h <= w else (-(-sampler.cfg.short_side//32)*32, round(h*s))
+    small = decord.VideoReader(str(path), num_threads=1, width=W, height=H)
+    return sampler(path, rng, CachedVideo(_Decoded(small), np.arange(len(small))/small.get_avg_fps()))

@@ -13,22 +13,24 @@ from torch import Tensor
 from fastprogress.fastprogress import progress_bar
 from .core import ClipConfig, cache_dir, atomic_write, autocast_dtype
 from .data import VideoList, VideoDataset, FrameCache, video_loader, SkipLog, file_stamp
-from .transfer import admissible, solve_exact, composite_weights, _check
+from .transfer import admissible, solve_exact, composite_weights, check_transfer
 from .semantic import relatedness
 
 # %% auto #0
-__all__ = ['TIE_ATOL', 'DEFAULT_GRID', 'DEMO_PROMISES', 'extract_features', 'l2n', 'cosine_scores', 'topk_share', 'topk_accuracy',
-           'confusion', 'per_class_accuracy', 'hubness', 'split_050', 'Evaluator', 'baseline_scores', 'reverse_scores',
-           'ablation_table', 'cross_validate', 'load_run', 'loaded_run', 'cached_features', 'transfer_inputs',
-           'evaluate_run', 'results_text', 'rest_features', 'rest_eval', 'demo_checks', 'checks_text', 'rest_demo']
+__all__ = ['TIE_ATOL', 'TRANSFER_ROWS', 'DEFAULT_GRID', 'ROW_GRIDS', 'TARGET_STYLES', 'DEMO_PROMISES', 'extract_features', 'l2n',
+           'cosine_scores', 'topk_share', 'topk_accuracy', 'confusion', 'per_class_accuracy', 'hubness', 'split_050',
+           'Evaluator', 'baseline_scores', 'reverse_scores', 'fixed_choices', 'ablation_table', 'cross_validate',
+           'ablation_choices', 'load_run', 'loaded_run', 'cached_features', 'read_target', 'transfer_inputs',
+           'evaluate_run', 'results_text', 'table2_text', 'rest_features', 'parse_constraint', 'rest_eval',
+           'demo_checks', 'checks_text', 'rest_demo']
 
 # %% ../nbs/07_evaluate.ipynb #9dc0b656
 @torch.no_grad()
-def extract_features(model, videos:VideoList, clip:ClipConfig, n_clips:int=1, batch_size:int=16, workers:int=2,
+def extract_features(model, videos:VideoList, clip:ClipConfig, clips:int=1, batch_size:int=16, workers:int=2,
                      device='cpu', progress:bool=True, precision:str='fp32', frames:FrameCache|None=None)->dict:
     "Features of every video: {'X': (n, D) mean of L2-normalised clip features, 'labels', 'index', 'skipped'}."
     import dataclasses
-    ds = VideoDataset(videos, dataclasses.replace(clip, test_clips=n_clips), train=False, frames=frames)
+    ds = VideoDataset(videos, dataclasses.replace(clip, test_clips=clips), train=False, frames=frames)
     dl = video_loader(ds, batch_size=batch_size, shuffle=False, workers=0 if frames is not None else workers)
     model = model.to(device).eval()
     amp = autocast_dtype(device, precision)
@@ -112,7 +114,7 @@ class Evaluator:
     def __init__(self, X:np.ndarray, y:np.ndarray, P:np.ndarray, S:np.ndarray, center:bool=False):
         X, P = np.asarray(X, np.float32), np.asarray(P, np.float32)
         if X.shape[1] != P.shape[1]: raise ValueError(f"features have dimension {X.shape[1]}, seen prototypes {P.shape[1]}")
-        S = _check(S)
+        S = check_transfer(S)
         if S.shape[1] != len(P): raise ValueError(f"relatedness has {S.shape[1]} seen columns, there are {len(P)} seen prototypes")
         if center: mu = P.mean(0); X, P = X - mu, P - mu                 # centring: a standard hubness remedy
         y = np.asarray(y)
@@ -215,17 +217,25 @@ def reverse_scores(ev:Evaluator, E_unseen:np.ndarray, E_seen:np.ndarray, rho:int
     return lambda cls: ev.restrict(full[cls], cls)
 
 # %% ../nbs/07_evaluate.ipynb #d7bb7421
-def ablation_table(X, y, P, S, E_unseen, E_seen, K=5, tau=0.9, rho=3, splits:int=10)->list[dict]:
-    "One row per variant of the paper's Table 8 (plus the semantic-space baseline and feature centring)."
-    ev = Evaluator(X, y, P, S)
-    rows = [('semantic-space baseline', 'S', ev.protocols(baseline_scores(ev), splits)),
-            ('reverse transfer', 'S', ev.protocols(reverse_scores(ev, E_unseen, E_seen, rho), splits)),
-            ('no constraints', 'V', ev.run(None, 0., None, splits)),
-            ('constraint I only', 'V', ev.run(K, 0., None, splits)),
-            ('constraints II + III only', 'V', ev.run(None, tau, rho, splits)),
-            ('all constraints', 'V', ev.run(K, tau, rho, splits)),
-            ('all constraints, centred features', 'V', Evaluator(X, y, P, S, center=True).run(K, tau, rho, splits))]
-    return [{'variant': name, 'space': sp, **{f'{p} {m}': v for p in ('0/100', '0/50') for m, v in r[p].items()}} for name, sp, r in rows]
+TRANSFER_ROWS = ('constraint I only', 'constraints II + III only', 'all constraints')
+
+def fixed_choices(K=5, tau=0.9, rho=3)->dict:
+    "(K, tau, rho) of each constraint row of the ablation for one fixed setting: each row keeps its own constraints, the others off."
+    return {'constraint I only': dict(K=K, tau=0., rho=None), 'constraints II + III only': dict(K=None, tau=tau, rho=rho),
+            'all constraints': dict(K=K, tau=tau, rho=rho)}
+
+def ablation_table(X, y, P, S, E_unseen, E_seen, choices:dict, splits:int=10)->list[dict]:
+    "One row per variant of the paper's Table 8 (plus the semantic-space baseline and feature centring), each with its (K, tau, rho)."
+    ev, a = Evaluator(X, y, P, S), choices['all constraints']
+    run = lambda c, e=ev: e.run(c['K'], c['tau'], c['rho'], splits)
+    rows = [('semantic-space baseline', 'S', ev.protocols(baseline_scores(ev), splits), {}),
+            ('reverse transfer', 'S', ev.protocols(reverse_scores(ev, E_unseen, E_seen, a['rho']), splits), {'rho': a['rho']}),
+            ('no constraints', 'V', ev.run(None, 0., None, splits), dict(K=None, tau=0., rho=None)),
+            *[(name, 'V', run(choices[name]), choices[name]) for name in TRANSFER_ROWS],
+            ('all constraints, centred features', 'V', run(a, Evaluator(X, y, P, S, center=True)), a)]
+    return [{'variant': name, 'space': sp, 'K': c.get('K'), 'tau': c.get('tau'), 'rho': c.get('rho'),
+             'no_admissible': len(r['no_admissible']) if 'no_admissible' in r else None,
+             **{f'{p} {m}': v for p in ('0/100', '0/50') for m, v in r[p].items()}} for name, sp, r, c in rows]
 
 # %% ../nbs/07_evaluate.ipynb #7c0a12b8
 DEFAULT_GRID = {'K': [1, 3, 5, 10, None], 'tau': [0., 0.6, 0.8, 0.9, 1.0, 1.2], 'rho': [1, 2, 3, 5, 10, None]}
@@ -253,6 +263,19 @@ def cross_validate(X_train, y_train, X_val, y_val, E_seen, grid:dict|None=None, 
     return {'K': best[0], 'tau': best[1], 'rho': best[2], 'cv_top1': float(mean.max()),
             'table': [{'K': K, 'tau': t, 'rho': r, 'cv_top1': float(m)} for (K, t, r), m in zip(points, mean)]}
 
+# %% ../nbs/07_evaluate.ipynb #30c8f540
+ROW_GRIDS = {'constraint I only': lambda g: {'K': g['K'], 'tau': [0.], 'rho': [None]},
+             'constraints II + III only': lambda g: {'K': [None], 'tau': g['tau'], 'rho': g['rho']},
+             'all constraints': lambda g: g}
+
+def ablation_choices(X_train, y_train, X_val, y_val, E_seen, grid:dict|None=None, folds:int=5)->dict:
+    "Each constraint row's (K, tau, rho) and held-out seen top-1, chosen by `cross_validate` over its own parameters."
+    out = {}
+    for row, sub in ROW_GRIDS.items():
+        cv = cross_validate(X_train, y_train, X_val, y_val, E_seen, sub(grid or DEFAULT_GRID), folds)
+        out[row] = {k: cv[k] for k in ('K', 'tau', 'rho', 'cv_top1')}
+    return out
+
 # %% ../nbs/07_evaluate.ipynb #218aee24
 def load_run(run:str|Path, which:str='best', device='cpu'):
     "(model, checkpoint dict) of a training run; `which` is best or last."
@@ -279,86 +302,131 @@ def loaded_run(run:str|Path, which:str='best', device='cpu')->tuple:
     ckpath = Path(run)/f'{which}.pt' if (Path(run)/f'{which}.pt').exists() else Path(run)/'last.pt'
     return model, ck, _file_hash(ckpath)
 
-def cached_features(run:str|Path, videos:VideoList, n_clips:int=1, which:str='best', cache=None, device='cpu',
+def cached_features(run:str|Path, videos:VideoList, clips:int=1, which:str='best', cache=None, device='cpu',
                     progress:bool=True, loaded:tuple|None=None, **kw)->dict:
     "`extract_features` of a run's model on `videos`, cached on disk; recomputed whenever anything it depends on changes."
     model, ck, ck_hash = loaded or loaded_run(run, which, device)
     clip = ClipConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in ck['config']['clip'].items()})
     vids = [(str(r.path), r.label, *file_stamp(r.path)) for r in videos.records]
-    key = hashlib.sha1(json.dumps([ck_hash, vids, videos.classes, ck['config']['clip'], n_clips]).encode()).hexdigest()[:20]
+    key = hashlib.sha1(json.dumps([ck_hash, vids, videos.classes, ck['config']['clip'], clips]).encode()).hexdigest()[:20]
     path = cache_dir(cache)/'features'/f'{key}.npz'
     if path.exists():
         d = np.load(path, allow_pickle=False)
         return {'X': d['X'], 'labels': d['labels'], 'index': d['index'], 'skipped': json.loads(str(d['skipped'])), 'cached': True}
     t = ck['config']['train']
     frames = FrameCache(videos, clip.short_side, cache=cache) if t.get('frame_cache') else None   # decoded once, as for training
-    f = extract_features(model, videos, clip, n_clips, device=device, progress=progress, precision=t.get('precision', 'fp32'),
+    f = extract_features(model, videos, clip, clips, device=device, progress=progress, precision=t.get('precision', 'fp32'),
                          frames=frames, **kw)
     with atomic_write(path) as tmp:
         with open(tmp, 'wb') as fh: np.savez(fh, X=f['X'], labels=f['labels'], index=f['index'], skipped=json.dumps(f['skipped']))
     return {**f, 'cached': False}
 
 # %% ../nbs/07_evaluate.ipynb #8e8178c5
-def transfer_inputs(run:str|Path, data:str|Path, targets:list[str]|None=None, n_clips:int=1, vectors=None, device='cpu',
-                    progress:bool=True, cache=None)->dict:
-    "What transfer reads from a run on a rest_synth benchmark (features from the cache): seen side, and each target set's side."
+TARGET_STYLES = {'ucf101': 'ucf101', 'hmdb51': 'hmdb51', 'activitynet': 'activitynet', 'activitynet200': 'activitynet',
+                 'kinetics': 'kinetics', 'kinetics400': 'kinetics', 'kinetics600': 'kinetics', 'kinetics700': 'kinetics'}
+
+def read_target(spec:str, data:str|Path|None=None)->tuple[str, VideoList, str]:
+    "(name, videos, label style) of a target set: `name=PATH` (class folders, or a Kinetics CSV), or a set of the rest_synth benchmark `data`."
+    from rest_nb.data import read_manifest, read_folder, read_kinetics_csv
+    name, sep, path = spec.partition('=')
+    if not sep:
+        if data is None or not (Path(data)/'manifest.json').exists():
+            raise ValueError(f"target {spec!r}: give name=PATH (e.g. ucf101=/data/UCF-101), or a set of a rest_synth benchmark")
+        return name, read_manifest(data, name), 'plain'
+    p = Path(path).expanduser()
+    if p.suffix == '.csv': return name, read_kinetics_csv(p, p.parent), 'kinetics'
+    vl, style = read_folder(p), TARGET_STYLES.get(name.lower(), 'hmdb51')   # other names: folder names with underscores between words
+    beside = [p.parent/'ucfTrainTestlist'/'classInd.txt'] if style == 'ucf101' else []   # the official split folder next to UCF-101/
+    for ind in [p/'classInd.txt', p/'ucfTrainTestlist'/'classInd.txt', *beside]:
+        if ind.exists():                                               # UCF101's official class list, where it ships
+            listed = [l.split()[1] for l in ind.read_text().splitlines() if l.strip()]
+            if sorted(listed) != vl.classes: raise ValueError(f"{p}: the class folders differ from {ind}: {sorted(set(listed) ^ set(vl.classes))[:5]}")
+            break
+    return name, vl, style
+
+def transfer_inputs(run:str|Path, data:str|Path|None=None, targets:list[str]|None=None, clips:int=1, vectors=None,
+                    device='cpu', progress:bool=True, cache=None)->dict:
+    "What transfer reads from a run (features from the cache): its seen side as it trained, and each target set (`read_target` specs)."
     from rest_nb.semantic import load_vectors, embed_labels
-    from rest_nb.data import read_manifest
     from rest_nb.transfer import seen_prototypes
-    from rest_nb.train import load_run_data
-    run, data = Path(run), Path(data)
+    from rest_nb.train import run_data
+    run = Path(run)
     info = json.loads((run/'run.json').read_text())
+    data = Path(data or info['data'])
     kv = load_vectors(vectors or info['vectors'])
-    rd = load_run_data(data, info['targets'], info['threshold'], vectors or info['vectors'])
+    rd = run_data(run, data)                                            # the run's classes, no filter rerun
     loaded = loaded_run(run, device=device)                             # model, checkpoint and its hash: read once
-    if rd.classes != loaded[1]['classes']: raise ValueError(f"{run} was trained on other classes than {data} gives")
-    feats = lambda v: cached_features(run, v, n_clips, cache=cache, device=device, progress=progress, loaded=loaded)
-    ftr, fva = feats(rd.train), feats(rd.val)
-    E_seen = embed_labels(rd.classes, kv, 'plain')
-    out = {'run': run, 'data': data, 'clips': n_clips, 'classes': rd.classes, 'E_seen': E_seen, 'train': ftr, 'val': fva,
+    if rd.classes != loaded[1]['classes']: raise ValueError(f"{run}: classes.json and the checkpoint disagree on the classes")
+    feats = lambda v, n: cached_features(run, v, n, cache=cache, device=device, progress=progress, loaded=loaded)
+    ftr, fva = feats(rd.train, 1), feats(rd.val, 1)                     # the seen side: one centre clip per video
+    E_seen = embed_labels(rd.classes, kv, rd.style)
+    out = {'run': run, 'data': data, 'clips': clips, 'classes': rd.classes, 'E_seen': E_seen, 'train': ftr, 'val': fva,
            'P': seen_prototypes(torch.as_tensor(ftr['X']), torch.as_tensor(ftr['labels']), len(rd.classes)).numpy(), 'targets': {}}
-    m = json.loads((data/'manifest.json').read_text())
-    for t in targets or [s for s in m['sets'] if s != 'source']:
-        tv = read_manifest(data, t)
-        order = np.argsort(tv.classes)                                     # protocols use classes sorted by name
+    if targets is None:                                                # [] gives the seen side alone
+        if not (data/'manifest.json').exists(): raise ValueError("name the target sets: ucf101=PATH hmdb51=PATH ...")
+        targets = [s for s in json.loads((data/'manifest.json').read_text())['sets'] if s != 'source']
+    for spec in targets:
+        name, tv, style = read_target(spec, data)
+        order = np.argsort(tv.classes)                                 # protocols use classes sorted by name
         names = [tv.classes[i] for i in order]
         rank = np.empty(len(order), int); rank[order] = np.arange(len(order))
-        ft = feats(tv)
-        E_u = embed_labels(names, kv, 'plain')
-        out['targets'][t] = {'classes': names, 'X': ft['X'], 'y': rank[ft['labels']], 'E': E_u, 'skipped': ft['skipped'],
-                             'paths': [str(tv.records[i].path) for i in ft['index']], 'S': relatedness(E_u, E_seen)}
+        ft = feats(tv, clips)
+        E_u = embed_labels(names, kv, style)
+        out['targets'][name] = {'classes': names, 'X': ft['X'], 'y': rank[ft['labels']], 'E': E_u, 'skipped': ft['skipped'],
+                                'paths': [str(tv.records[i].path) for i in ft['index']], 'S': relatedness(E_u, E_seen)}
     return out
 
-def evaluate_run(run:str|Path, data:str|Path, targets:list[str]|None=None, n_clips:int=1, K=None, tau=None, rho=None,
+def evaluate_run(run:str|Path, data:str|Path|None=None, targets:list[str]|None=None, clips:int=1, K=None, tau=None, rho=None,
                  cv:bool=True, grid:dict|None=None, vectors=None, device='cpu', progress:bool=True, cache=None)->dict:
-    "The zero-shot results of a run on the target sets of `data` (a rest_synth benchmark): CV'd (tau, K, rho), protocols, ablations."
+    "Zero-shot results of a run: (K, tau, rho) cross-validated per ablation row (or fixed), 0/100 and 0/50 on each target set."
     t0 = time.perf_counter()
-    inp = transfer_inputs(run, data, targets, n_clips, vectors, device, progress, cache)
+    inp = transfer_inputs(run, data, targets, clips, vectors, device, progress, cache)
     t1 = time.perf_counter()
     ftr, fva, P, E_seen = inp['train'], inp['val'], inp['P'], inp['E_seen']
-    chosen = cross_validate(ftr['X'], ftr['labels'], fva['X'], fva['labels'], E_seen, grid) if cv else {'K': K, 'tau': tau, 'rho': rho}
+    choices = ablation_choices(ftr['X'], ftr['labels'], fva['X'], fva['labels'], E_seen, grid) if cv else fixed_choices(K, tau, rho)
     t2 = time.perf_counter()
-    K, tau, rho = chosen['K'], chosen['tau'], chosen['rho']
-    results = {'run': str(run), 'data': str(data), 'clips': n_clips, 'K': K, 'tau': tau, 'rho': rho,
-               'cv': {k: v for k, v in chosen.items() if k != 'table'} if cv else None, 'targets': {}}
+    a = choices['all constraints']
+    results = {'run': str(run), 'data': str(inp['data']), 'clips': clips, 'K': a['K'], 'tau': a['tau'], 'rho': a['rho'],
+               'cv': {r: c for r, c in choices.items()} if cv else None, 'targets': {}}
     for t, d in inp['targets'].items():
         n = len(d['classes'])
         results['targets'][t] = {'classes': d['classes'], 'videos': int(len(d['y'])), 'skipped': d['skipped'],
-                                 'table': ablation_table(d['X'], d['y'], P, d['S'], d['E'], E_seen, K, tau, rho),
+                                 'table': ablation_table(d['X'], d['y'], P, d['S'], d['E'], E_seen, choices),
                                  'splits_050': [[d['classes'][i] for i in np.sort(split_050(n, s))] for s in range(10)]}
     results['seconds'] = {'features': round(t1 - t0, 2), 'cross-validate': round(t2 - t1, 2), 'protocols': round(time.perf_counter() - t2, 2)}
     return results
 
+def _off(v)->str: return 'off' if v is None or v == 0 else f'{v:g}'
+
 def results_text(res:dict)->str:
-    "The results table as text."
-    lines = [f"run {res['run']}  clips {res['clips']}  K={res['K']} tau={res['tau']} rho={res['rho']}" +
-             (f"  (cross-validated: seen top-1 {res['cv']['cv_top1']:.3f})" if res['cv'] else '')]
+    "The ablation table of each target set as text, each row with its (K, tau, rho)."
+    cv = res['cv']['all constraints']['cv_top1'] if res['cv'] else None
+    lines = [f"run {Path(res['run']).name}  clips {res['clips']}  all constraints: K={_off(res['K'])} tau={_off(res['tau'])} rho={_off(res['rho'])}"
+             + (f"  (cross-validated per row over the seen classes; held-out seen top-1 {cv:.3f})" if cv is not None else '')]
     for t, r in res['targets'].items():
         lines.append(f"\n{t}: {len(r['classes'])} unseen classes, {r['videos']} videos" + (f", {len(r['skipped'])} skipped" if r['skipped'] else ''))
-        lines.append(f"  {'variant':36s} {'space':5s} {'0/100 top1':>10s} {'top5':>6s} {'skew':>6s} {'0/50 top1':>14s} {'top5':>6s}")
+        lines.append(f"  {'variant':34s} {'space':5s} {'K':>4s} {'tau':>4s} {'rho':>4s} {'0/100 top1':>10s} {'top5':>6s} {'skew':>6s} "
+                     f"{'0/50 top1':>13s} {'top5':>6s}  no admissible")
         for row in r['table']:
-            lines.append(f"  {row['variant']:36s} {row['space']:5s} {100*row['0/100 top1']:10.1f} {100*row['0/100 top5']:6.1f} "
-                         f"{row['0/100 skew']:6.2f} {100*row['0/50 top1_mean']:7.1f} ± {100*row['0/50 top1_std']:4.1f} {100*row['0/50 top5_mean']:6.1f}")
+            kt = ' '.join(f"{_off(row[k]) if row['space'] == 'V' or (k == 'rho' and row['rho']) else '':>4s}" for k in ('K', 'tau', 'rho'))
+            lines.append(f"  {row['variant']:34s} {row['space']:5s} {kt} {100*row['0/100 top1']:10.1f} {100*row['0/100 top5']:6.1f} "
+                         f"{row['0/100 skew']:6.2f} {100*row['0/50 top1_mean']:6.1f} ± {100*row['0/50 top1_std']:4.1f} {100*row['0/50 top5_mean']:6.1f}"
+                         + (f"  {row['no_admissible']}" if row['no_admissible'] else ''))
+    return '\n'.join(lines)
+
+def table2_text(by_clips:dict)->str:
+    "The paper's Table 2 layout for ResT (all constraints): each target set's 0/50 (mean ± std over the splits) and 0/100, per clip count."
+    first = next(iter(by_clips.values()))
+    sets = list(first['targets'])
+    head = '  '.join(f"{f'{t} {p}':>16s}" for t in sets for p in ('0/50', '0/100'))
+    lines = [f"ResT, all constraints (K={_off(first['K'])}, tau={_off(first['tau'])}, rho={_off(first['rho'])}); top-1 and top-5 in %",
+             f"{'clips':>6s} {'':6s}  {head}"]
+    for n, res in by_clips.items():
+        rows = {t: {r['variant']: r for r in res['targets'][t]['table']}['all constraints'] for t in sets}
+        for m in ('top1', 'top5'):
+            half = {t: '%.1f ± %.1f' % (100*rows[t][f'0/50 {m}_mean'], 100*rows[t][f'0/50 {m}_std']) for t in sets}
+            cells = '  '.join(f"{half[t]:>16s}  {100*rows[t][f'0/100 {m}']:16.1f}" for t in sets)
+            lines.append(f"{n if m == 'top1' else '':>6} {m:6s}  {cells}")
     return '\n'.join(lines)
 
 # %% ../nbs/07_evaluate.ipynb #e8e145da
@@ -367,19 +435,20 @@ from fastcore.script import call_parse, Param
 @call_parse
 def rest_features(
     run:str,                      # training run directory
-    data:str,                     # a rest_synth benchmark
-    set:str='target_a',           # source, target_a or target_b
-    split:str=None,               # train / val / test (default: the whole set)
+    data:str,                     # a rest_synth benchmark (for set names), or any folder (with name=PATH targets)
+    target:str='target_a',        # a set of the benchmark (source, target_a, target_b), or name=PATH for videos on disk
+    split:str=None,               # train / val / test of a benchmark set (default: the whole set)
     clips:int=1,                  # clips per video (paper: 1 and 25)
-    out:str=None,                 # also write the features here (.npz: X, labels, index)
-    device:str='cpu',
+    out:str=None,                 # also write the features here (.npz: X, labels, index, classes)
+    device:str=None,              # cpu, cuda, ... (default: the best available)
 ):
-    "Extract (or load from the cache) the features x of every video of one set of a benchmark."
+    "Extract (or load from the cache) the features x of every video of one set of videos."
     import sys
     from rest_nb.data import read_manifest
+    from rest_nb.core import default_device
     try:
-        vids = read_manifest(data, set, split)
-        f = cached_features(run, vids, clips, device=device)
+        vids = read_manifest(data, target, split) if '=' not in target else read_target(target)[1]
+        f = cached_features(run, vids, clips, device=default_device(device))
     except (ValueError, FileNotFoundError, KeyError) as e: sys.exit(f"rest_features: {e}")
     print(f"{len(f['X'])} videos x {f['X'].shape[1]} features ({'from the cache' if f['cached'] else 'extracted'}), "
           f"{len(f['skipped'])} skipped" + ''.join(f"\n  skipped {p}: {why}" for p, why in f['skipped']))
@@ -387,24 +456,39 @@ def rest_features(
         with atomic_write(out) as tmp:
             with open(tmp, 'wb') as fh: np.savez(fh, X=f['X'], labels=f['labels'], index=f['index'], classes=np.array(vids.classes))
 
+def parse_constraint(name:str, value:str|None):
+    "K, tau or rho from the command line: a number, or 'off' (K, rho: None; tau: 0)."
+    if value is None or str(value).lower() == 'off': return 0. if name == 'tau' and value is not None else None
+    try: return float(value) if name == 'tau' else int(value)
+    except ValueError: raise ValueError(f"--{name} {value}: expected {'a number' if name == 'tau' else 'an integer'} or off") from None
+
 @call_parse
 def rest_eval(
-    run:str,                      # training run directory (best.pt, run.json)
-    data:str,                     # the rest_synth benchmark the run was trained on
-    targets:Param("target sets (default: all)", nargs='*')=None,
-    clips:int=1,                  # test clips per video (paper: 1 and 25)
-    K:int=None, tau:float=None, rho:int=None,   # fixed constraints (instead of --cv)
-    cv:bool=False,                # choose (tau, K, rho) by 5-fold cross-validation over the seen classes
-    out:str=None,                 # results JSON
-    device:str='cpu',
+    run:str,                      # training run directory (best.pt, run.json, classes.json)
+    data:str,                     # the run's source data: a rest_synth benchmark, a Kinetics layout, or train/ and val/ folders
+    targets:Param("target sets: name=PATH for videos on disk (ucf101=, hmdb51=, activitynet=, kinetics600=, or any name for class "
+                  "folders), or set names of a rest_synth benchmark (default: all its target sets)", nargs='*')=None,
+    clips:Param("test clips per video; several values give one table each (paper: 1 25)", type=int, nargs='*')=None,
+    K:str=None,                   # constraint I without --cv: an integer, or off
+    tau:str=None,                 # constraint II without --cv: a number, or off
+    rho:str=None,                 # constraint III without --cv: an integer, or off
+    cv:bool=False,                # choose each ablation row's (K, tau, rho) by 5-fold cross-validation over the seen classes
+    out:str=None,                 # results JSON (the first clip count; all of them under by_clips)
+    device:str=None,              # cpu, cuda, ... (default: the best available)
 ):
-    "Zero-shot evaluation of a run: transfer, protocols (0/100, 0/50), hubness and ablations; prints the table."
+    "Zero-shot evaluation of a run: transfer, 0/100 and 0/50 protocols, hubness and ablations; prints the tables."
     import sys
-    if not cv and None in (K, tau, rho): sys.exit("rest_eval: give --K, --tau and --rho, or --cv")
-    try: res = evaluate_run(run, data, targets or None, clips, K, tau, rho, cv=cv, device=device, progress=False)
+    from rest_nb.core import default_device
+    if not cv and None in (K, tau, rho): sys.exit("rest_eval: give --K, --tau and --rho (each a value or off), or --cv")
+    try:
+        k, t, r = (parse_constraint(n, v) for n, v in (('K', K), ('tau', tau), ('rho', rho)))
+        by_clips = {n: evaluate_run(run, data, targets or None, n, k, t, r, cv=cv, device=default_device(device), progress=False)
+                    for n in clips or [1]}
     except (ValueError, FileNotFoundError, KeyError) as e: sys.exit(f"rest_eval: {e}")
-    print(results_text(res))
+    for res in by_clips.values(): print(results_text(res) + '\n')
+    print(table2_text(by_clips))
     if out:
+        res = {**next(iter(by_clips.values())), **({'by_clips': {str(n): v for n, v in by_clips.items()}} if len(by_clips) > 1 else {})}
         with atomic_write(out) as tmp: tmp.write_text(json.dumps(res, indent=1, default=float))
 
 # %% ../nbs/07_evaluate.ipynb #6ea655a4

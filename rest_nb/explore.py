@@ -8,23 +8,21 @@ import hashlib, io, json, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
-import torch
 import ipywidgets as W
 import plotly.graph_objects as go
-import plotly.io as pio
 from IPython.display import display
 from fastcore.basics import patch
 from .core import cache_dir, atomic_write
 from .data import open_video, read_frames, VideoError
 from .semantic import relatedness, normalise_label
 from .transfer import admissible, knn_mask, relative_ratio, solve_exact, composite_weights, composite_prototypes
-from .evaluate import Evaluator, transfer_inputs, cross_validate, topk_share, confusion, l2n
+from .evaluate import Evaluator, transfer_inputs, cross_validate, confusion, l2n
 
 # %% auto #0
 __all__ = ['Exploration', 'explore', 'transfer_state', 'composition', 'composition_text', 'Controls', 'adjacency_figure',
            'AdjacencyView', 'TransferExplorer', 'relatedness_figure', 'ratio_figure', 'second_source',
            'RelatednessView', 'embed_2d', 'place', 'PrototypeMap', 'frames_png', 'ConfusionExplorer', 'show_static',
-           'snapshot']
+           'snapshot', 'ucf_scale', 'slider_latency']
 
 # %% ../nbs/08_explore.ipynb #ce67c813
 @dataclass
@@ -533,3 +531,28 @@ def snapshot(view):
         if isinstance(w, go.FigureWidget) and w.data: show_static(go.Figure(w))
         elif isinstance(w, W.HTML) and w.value: display(HTML(w.value))
         elif isinstance(w, W.Image) and w.value: display(Image(data=w.value))
+
+# %% ../nbs/08_explore.ipynb #afac6d93
+def ucf_scale(seed:int=0)->Exploration:
+    "An exploration with the sizes of UCF101 (13,320 videos of 101 classes) against Kinetics-664, random 768-d features."
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(101), 132)[:13320]
+    Eu, Es = l2n(rng.normal(size=(101, 50))), l2n(rng.normal(size=(664, 50)))
+    t = {'classes': [f'unseen class {i:03d}' for i in range(101)], 'X': rng.normal(size=(13320, 768)).astype(np.float32), 'y': y,
+         'paths': [''] * 13320, 'E': Eu, 'S': relatedness(Eu, Es)}
+    return Exploration([f'seen class {i:03d}' for i in range(664)], rng.normal(size=(664, 768)).astype(np.float32), Es,
+                       {'ucf101': t}, {'K': 5, 'tau': 0.9, 'rho': 3, 'cv_top1': 0.})
+
+def slider_latency(te:TransferExplorer):
+    "Milliseconds from a slider change to the updated numbers and to the whole panel, for every position of every slider."
+    import pandas as pd
+    rows = []
+    for name in ('K', 'tau', 'rho'):
+        slider = getattr(te.c, name)
+        for v in slider.options:
+            te.c.to_cv(); slider.value = v
+            rows.append({'slider': name, 'position': v, **te.timing})
+    te.c.set(K=None, tau=0., rho=None)
+    rows.append({'slider': 'all', 'position': 'off', **te.timing})
+    te.c.to_cv()
+    return pd.DataFrame(rows)

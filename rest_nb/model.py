@@ -14,12 +14,12 @@ import torchvision
 from torch.utils.data import Dataset
 from torch.utils.flop_counter import FlopCounterMode
 from fastcore.script import call_parse
-from .core import Config, ModelConfig, PRESETS, preset, atomic_write
+from .core import Config, ModelConfig, PRESETS, BACKBONES, preset, atomic_write
 
 # %% auto #0
-__all__ = ['BACKBONES', 'SPECIALS', 'TinyCNN', 'FrameEncoder', 'ClipEncoder3D', 'PrecomputedEncoder', 'frame_encoder',
-           'visual_tokens', 'Tokenizer', 'rest_mask', 'Block', 'ResT', 'TwoStreamRNN', 'build_model', 'mask_words',
-           'rest_loss', 'count_flops', 'rest_flops', 'FeatureDataset']
+__all__ = ['SPECIALS', 'TinyCNN', 'FrameEncoder', 'ClipEncoder3D', 'PrecomputedEncoder', 'frame_encoder', 'visual_tokens',
+           'Tokenizer', 'rest_mask', 'Block', 'ResT', 'TwoStreamRNN', 'build_model', 'mask_words', 'rest_loss',
+           'count_flops', 'rest_flops', 'FeatureDataset']
 
 # %% ../nbs/04_model.ipynb #59f4346a
 class TinyCNN(nn.Module):
@@ -89,8 +89,6 @@ class PrecomputedEncoder(nn.Module):
         return feats.flatten(1, -2) if feats.dim() == 4 else feats
 
 # %% ../nbs/04_model.ipynb #e831fd12
-BACKBONES = ('tiny_cnn', 'resnet18', 'resnet34', 'resnet101', 'mobilenet_v2', 'vgg16', 'googlenet', 'r2plus1d_18', 'precomputed')
-
 def frame_encoder(cfg:ModelConfig)->nn.Module:
     "The frame encoder F named by `cfg.backbone` (random weights unless `cfg.pretrained`); `.out_dim` is its feature size."
     b = cfg.backbone

@@ -136,7 +136,7 @@ def label_vector_words(words:list[str], kv:KeyedVectors, rules:LabelRules)->tupl
 
 def embed_labels(labels:list[str], kv:KeyedVectors|str|Path=DEFAULT_VECTORS, style:str='plain',
                  rules:LabelRules|None=None)->np.ndarray:
-    "L2-normalised mean word vector of each label, (n_labels, dim) float32."
+    "L2-normalised mean of the unit-length word vectors of each label (as E2E), (n_labels, dim) float32."
     kv, rules = load_vectors(kv), rules or load_rules()
     out = np.zeros((len(labels), kv.vector_size), np.float32)
     for i, label in enumerate(labels):
@@ -144,7 +144,7 @@ def embed_labels(labels:list[str], kv:KeyedVectors|str|Path=DEFAULT_VECTORS, sty
         found, missing = label_vector_words(words, kv, rules)
         for w in missing: warnings.warn(f"label {label!r}: word {w!r} is not in the word vectors; skipped")
         if not found: raise ValueError(f"label {label!r}: none of its words {words} is in the word vectors")
-        v = np.mean([kv[w] for w in found], axis=0)
+        v = np.mean([kv[w]/np.linalg.norm(kv[w]) for w in found], axis=0)
         out[i] = v/np.linalg.norm(v)
     return out
 
@@ -195,7 +195,8 @@ def filter_overlap(source:list[str], E_source:np.ndarray, targets:list[str], E_t
                    threshold:float=0.05)->Overlap:
     "Remove every source class within cosine distance `threshold` of a target label."
     if not 0 <= threshold <= 2: raise ValueError(f"threshold={threshold}: a cosine distance lies in [0, 2]")
-    D = np.round(1 - relatedness(E_source, E_targets), 12)
+    unit = lambda E: (E := np.asarray(E, np.float64))/np.linalg.norm(E, axis=1, keepdims=True)   # in float64: a label is at distance 0 from itself
+    D = np.round(1 - relatedness(unit(E_source), unit(E_targets)), 12)
     near = D.argmin(1)
     dmin = D[np.arange(len(source)), near]
     removed = [(source[i], targets[near[i]], float(dmin[i])) for i in np.flatnonzero(dmin <= threshold)]
@@ -223,7 +224,7 @@ def _named_or_file(x:str, kv, rules)->tuple[list[str], np.ndarray]:
 @call_parse
 def rest_overlap(
     source:str='kinetics700',                            # source class list: a shipped name or a text file
-    targets:Param("target class lists", nargs='+')=None, # e.g. ucf101 hmdb51 [activitynet200]
+    targets:Param("target class lists: shipped names or text files (default: ucf101 hmdb51; the paper's second setting adds activitynet200)", nargs='+')=None,
     vectors:str=DEFAULT_VECTORS,                         # word vectors: a name or a path
     threshold:float=0.05,                                # cosine distance: within it, a source class is removed
     out:str=None,                                        # write the result as JSON here

@@ -15,7 +15,7 @@ from .core import atomic_write
 
 # %% auto #0
 __all__ = ['VERBS', 'NOUNS', 'SYNTH_PRESETS', 'SynthConfig', 'split_classes', 'render_video', 'contact_sheet', 'write_video',
-           'make_benchmark', 'summary', 'rest_synth']
+           'real_size_video', 'make_benchmark', 'summary', 'rest_synth']
 
 # %% ../nbs/01_synth.ipynb #83bf5590
 VERBS = ('bounce', 'roll', 'spin', 'slide', 'fall', 'rise', 'shake', 'grow', 'shrink', 'orbit', 'zigzag', 'swing')
@@ -58,6 +58,8 @@ def _check_config(cfg:SynthConfig):
         if len(set(given)) != len(given): raise ValueError(f"repeated {kind}s in {list(given)}")
     if cfg.size < 16 or cfg.size % 2: raise ValueError(f"size={cfg.size}: expected an even number >= 16 (H.264 needs even sides)")
     if cfg.frames < 2: raise ValueError(f"frames={cfg.frames}: expected at least 2")
+    if len(cfg.radius) != 2 or not 0 < cfg.radius[0] <= cfg.radius[1] < 0.5:
+        raise ValueError(f"radius={cfg.radius}: expected MIN,MAX with 0 < MIN <= MAX < 0.5 (fractions of the frame side)")
     n = len(cfg.verbs) * len(cfg.nouns)
     if 2*cfg.n_target > n // 2: raise ValueError(f"n_target={cfg.n_target}: two target sets must leave at least half of the {n} classes to the source set")
     if min(cfg.train, cfg.test) < 1 or cfg.val < 0: raise ValueError("train and test need at least one video per class, val at least zero")
@@ -239,6 +241,14 @@ def write_video(frames:np.ndarray, # uint8 (T, H, W, 3) RGB frames
             for p in s.encode(): c.mux(p)
     return path
 
+# %% ../nbs/01_synth.ipynb #9a052610
+def real_size_video(path:str|Path, w:int=640, h:int=360, seconds:int=10, fps:int=30, crf:int=23)->Path:
+    "A real-size H.264 video for benchmarks: an 'orbit star' rendered at h/2 x h/2 (little memory), upscaled 2x, padded to w x h."
+    f = render_video('orbit', 'star', SynthConfig(size=h//2, frames=seconds*fps, fps=fps), np.random.default_rng(0))
+    f = np.repeat(np.repeat(f, 2, 1), 2, 2)
+    f = np.pad(f, ((0, 0), (0, 0), ((w - h)//2, w - h - (w - h)//2), (0, 0)), mode='edge')
+    return write_video(f, path, fps=fps, crf=crf)
+
 # %% ../nbs/01_synth.ipynb #7b0f0c9e
 _SETS = ('source', 'target_a', 'target_b')
 
@@ -262,11 +272,11 @@ def _make_one(args):
     write_video(render_video(verb, noun, cfg, rng), Path(root)/rel, fps=cfg.fps, crf=cfg.crf)
 
 # %% ../nbs/01_synth.ipynb #1ef36501
-def make_benchmark(out_dir:str|Path, cfg:SynthConfig|None=None, workers:int|None=None, force:bool=False,
+def make_benchmark(out:str|Path, cfg:SynthConfig|None=None, workers:int|None=None, force:bool=False,
                    progress:bool=False)->dict:
-    "Generate the synthetic benchmark into `out_dir`; returns the manifest (also in `out_dir/manifest.json`)."
+    "Generate the synthetic benchmark into `out`; returns the manifest (also in `out/manifest.json`)."
     cfg = cfg or SynthConfig()
-    out = Path(out_dir)
+    out = Path(out)
     mpath = out/'manifest.json'
     if mpath.exists() and not force:
         m = json.loads(mpath.read_text())
@@ -308,25 +318,40 @@ def summary(m:dict)->str:
 # %% ../nbs/01_synth.ipynb #00cdb546
 @call_parse
 def rest_synth(
-    out_dir:str,                                  # where to write the benchmark
-    preset:str='default',                         # default (CPU demo), gpu224, or mini (tests)
-    size:int=None, frames:int=None, fps:int=None, # override the preset's video size, length and rate
-    train:int=None, val:int=None, test:int=None,  # videos per class: source train / source val / target test
-    n_target:int=None,                            # classes in each target set
-    verbs:str=None, nouns:str=None,               # comma-separated vocabularies
-    seed:int=None, noise:float=None,
-    workers:int=None,                             # processes (default: all cores)
-    force:bool=False,                             # overwrite a benchmark made with other settings
+    out:str,                      # where to write the benchmark
+    preset:str='default',         # default (CPU demo), gpu224, or mini (tests)
+    size:int=None,                # frame side in pixels (even, >= 16)
+    frames:int=None,              # frames per video
+    fps:int=None,                 # frame rate written into the files
+    train:int=None,               # training videos per source class
+    val:int=None,                 # held-out videos per source class (model selection on seen classes)
+    test:int=None,                # videos per target class
+    n_target:int=None,            # classes in each of the two target sets
+    verbs:str=None,               # comma-separated motion patterns (a subset of bounce, roll, spin, slide, ...)
+    nouns:str=None,               # comma-separated shapes (a subset of ball, box, ring, star, ...)
+    seed:int=None,                # another draw of classes, colours, motions and backgrounds
+    noise:float=None,             # mean std of the per-pixel noise
+    texture:float=None,           # contrast of the background texture
+    radius:str=None,              # object radius as a fraction of the frame side, drawn per video: MIN,MAX
+    distractor:str=None,          # draw a second, smaller moving shape: true or false
+    crf:int=None,                 # x264 quality (lower is better)
+    workers:int=None,             # processes (default: all cores)
+    force:bool=False,             # overwrite a benchmark made with other settings
 ):
     "Generate the synthetic compositional action benchmark as mp4 files with a JSON manifest."
     if preset not in SYNTH_PRESETS: raise SystemExit(f"unknown preset {preset!r}; available: {', '.join(SYNTH_PRESETS)}")
     cfg = SYNTH_PRESETS[preset]()
     for k, v in dict(size=size, frames=frames, fps=fps, train=train, val=val, test=test, n_target=n_target,
-                     seed=seed, noise=noise).items():
+                     seed=seed, noise=noise, texture=texture, crf=crf).items():
         if v is not None: setattr(cfg, k, v)
-    if verbs: cfg.verbs = tuple(w.strip() for w in verbs.split(','))
-    if nouns: cfg.nouns = tuple(w.strip() for w in nouns.split(','))
-    try: m = make_benchmark(out_dir, cfg, workers=workers, force=force)
+    try:
+        if verbs: cfg.verbs = tuple(w.strip() for w in verbs.split(','))
+        if nouns: cfg.nouns = tuple(w.strip() for w in nouns.split(','))
+        if radius: cfg.radius = tuple(float(x) for x in radius.split(','))
+        if distractor is not None:
+            if distractor.lower() not in ('true', 'false'): raise ValueError(f"--distractor {distractor}: expected true or false")
+            cfg.distractor = distractor.lower() == 'true'
+        m = make_benchmark(out, cfg, workers=workers, force=force)
     except (ValueError, FileExistsError) as e: raise SystemExit(f"rest_synth: {e}")
     print(summary(m))
-    print(f"written to {Path(out_dir).resolve()} in {m['seconds']} s (manifest.json)")
+    print(f"written to {Path(out).resolve()} in {m['seconds']} s (manifest.json)")

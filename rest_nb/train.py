@@ -21,7 +21,8 @@ import rest_nb
 from . import core
 from .core import (Config, preset, apply_overrides, seed_everything, default_device, atomic_write, autocast_dtype, cache_dir,
                           needs_gpu, run_slow)
-from .data import (VideoList, VideoDataset, FrameCache, collate_clips, SkipLog, read_manifest, read_folder, class_list,
+from .data import (VideoList, VideoDataset, FrameCache, collate_clips, SkipLog, read_manifest, read_folder, read_kinetics_csv,
+                          class_list,
                           CLASS_LISTS)
 from .semantic import (DEFAULT_VECTORS, load_vectors, embed_labels, filter_overlap, normalise_label,
                               benchmark_embeddings, STYLES)
@@ -29,9 +30,10 @@ from .model import build_model, Tokenizer, mask_words, rest_loss, FrameEncoder
 from .synth import SynthConfig, make_benchmark
 
 # %% auto #0
-__all__ = ['DEMO_QUICK', 'RunData', 'load_run_data', 'LabelledClips', 'collate_labelled', 'EpochSampler', 'dist_info',
-           'init_distributed', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'NonFiniteLoss', 'WarmupNet',
-           'Trainer', 'train', 'run_history', 'plot_runs', 'demo_bench', 'demo_run', 'rest_train']
+__all__ = ['DEMO_QUICK', 'RunData', 'source_videos', 'load_run_data', 'run_data', 'LabelledClips', 'collate_labelled',
+           'EpochSampler', 'dist_info', 'init_distributed', 'CheckpointError', 'save_checkpoint', 'load_checkpoint',
+           'NonFiniteLoss', 'WarmupNet', 'Trainer', 'train', 'run_history', 'plot_runs', 'demo_bench', 'demo_run',
+           'rest_train']
 
 # %% ../nbs/05_train.ipynb #b5943715
 @dataclass
@@ -43,6 +45,7 @@ class RunData:
     words:list[list[str]]                   # normalised label words of each class
     removed:list[tuple[str, str, float]]    # (source class, nearest target, cosine distance)
     targets:list[str]                       # target class names the filter used
+    style:str='plain'                       # how the source labels are written (`semantic.split_label`)
 
 def _restrict(v:VideoList, keep:list[str])->VideoList:
     "`v` with only the classes in `keep`, relabelled in `keep`'s order."
@@ -51,22 +54,42 @@ def _restrict(v:VideoList, keep:list[str])->VideoList:
     return VideoList(list(keep), recs, v.root, v.missing)
 
 # %% ../nbs/05_train.ipynb #8d3dda97
+def _annotation(data:Path, names:tuple)->Path|None:
+    "The first of `names` found in `data` or `data/annotations`."
+    return next((d/n for d in (data, data/'annotations') for n in names if (d/n).is_file()), None)
+
+def source_videos(data:str|Path)->tuple[VideoList, VideoList, str]:
+    "(train, val, label style) of a run's source data: a rest_synth benchmark, a Kinetics layout, or train/ and val/ class folders."
+    data = Path(data)
+    if not data.is_dir(): raise FileNotFoundError(f"data directory {str(data)!r} does not exist")
+    if (data/'manifest.json').exists():
+        src = read_manifest(data, 'source')
+        return src.split('train'), src.split('val'), 'plain'
+    tr, va = _annotation(data, ('train.csv',)), _annotation(data, ('val.csv', 'validate.csv'))
+    if tr is not None:
+        if va is None: raise FileNotFoundError(f"{data} has {tr.name} but no val.csv or validate.csv: a run selects its model on held-out seen videos")
+        train = read_kinetics_csv(tr, data)
+        return train, read_kinetics_csv(va, data, classes=train.classes), 'kinetics'
+    if not (data/'train').is_dir() or not (data/'val').is_dir():
+        raise FileNotFoundError(f"{data} is none of the layouts a run reads: a rest_synth benchmark (manifest.json), a Kinetics "
+                                f"layout (train.csv and val.csv) or train/ and val/ folders with a folder per class")
+    train, val = read_folder(data/'train'), read_folder(data/'val')
+    if val.classes != train.classes:
+        raise ValueError(f"{data}/val and {data}/train have different class folders: {sorted(set(val.classes) ^ set(train.classes))[:5]}")
+    return train, val, 'hmdb51'                                          # folder names: underscores between words
+
+# %% ../nbs/05_train.ipynb #074d3db7
 def load_run_data(data:str|Path, targets:list[str]|None=None, threshold:float=0.05,
                   vectors=DEFAULT_VECTORS)->RunData:
     "Train/val videos of `data`, without the source classes that overlap the target labels."
     data = Path(data)
-    if (data/'manifest.json').exists():
-        if targets: raise ValueError("--targets is for folder data: a rest_synth benchmark names its own target sets")
-        style, src = 'plain', read_manifest(data, 'source')
-        train, val = src.split('train'), src.split('val')
+    train, val, style = source_videos(data)
+    if style == 'plain':
+        if targets: raise ValueError("--targets is for Kinetics or folder data: a rest_synth benchmark names its own target sets")
         m = json.loads((data/'manifest.json').read_text())
         tnames = [c for s, d in m['sets'].items() if s != 'source' for c in d['classes']]
         t_styles = ['plain']*len(tnames)
     else:
-        style = 'hmdb51'                                                 # folder names: underscores between words
-        train, val = read_folder(data/'train'), read_folder(data/'val')
-        if val.classes != train.classes:
-            raise ValueError(f"{data}/val and {data}/train have different class folders: {sorted(set(val.classes) ^ set(train.classes))[:5]}")
         tnames, t_styles = [], []
         for t in targets or []:
             if t not in STYLES: raise ValueError(f"unknown target class list {t!r}; available: {', '.join(STYLES)}")
@@ -77,7 +100,17 @@ def load_run_data(data:str|Path, targets:list[str]|None=None, threshold:float=0.
         Et = np.concatenate([embed_labels([n], kv, st) for n, st in zip(tnames, t_styles)])
         ov = filter_overlap(kept, embed_labels(kept, kv, style), tnames, Et, threshold)
         kept, removed = ov.kept, ov.removed
-    return RunData(_restrict(train, kept), _restrict(val, kept), kept, [normalise_label(c, style) for c in kept], removed, tnames)
+    return RunData(_restrict(train, kept), _restrict(val, kept), kept, [normalise_label(c, style) for c in kept], removed, tnames, style)
+
+def run_data(run:str|Path, data:str|Path|None=None)->RunData:
+    "The seen side of a finished run, as it trained: its classes (`classes.json`) on `data` (default: the run's own), no filter rerun."
+    run = Path(run)
+    info, cl = json.loads((run/'run.json').read_text()), json.loads((run/'classes.json').read_text())
+    train, val, style = source_videos(data or info['data'])
+    gone = sorted(set(cl['classes']) - set(train.classes))
+    if gone: raise ValueError(f"{run} was trained on classes that {data or info['data']} lacks: {gone[:5]}")
+    removed = [(r['source'], r['target'], r['distance']) for r in cl['removed']]
+    return RunData(_restrict(train, cl['classes']), _restrict(val, cl['classes']), cl['classes'], cl['words'], removed, cl['targets'], style)
 
 # %% ../nbs/05_train.ipynb #a239670f
 class LabelledClips(Dataset):
@@ -86,10 +119,12 @@ class LabelledClips(Dataset):
         self.videos, self.word_ids, self.p, self.seed = videos, word_ids, mask_prob, seed
     def __len__(self): return len(self.videos)
     def set_epoch(self, epoch:int): self.videos.set_epoch(epoch)
-    def __getitem__(self, i):
-        s = self.videos[i]
+    def __getitem__(self, key:int|tuple):
+        "Sample `key`: an index (at the `set_epoch` epoch) or an `(epoch, index)` pair."
+        epoch, i = key if isinstance(key, tuple) else (self.videos.epoch, key)
+        s = self.videos[(epoch, i)]
         if 'error' in s: return s
-        g = torch.Generator().manual_seed(int(np.random.SeedSequence([self.seed, self.videos.epoch, i, 11]).generate_state(1)[0]))
+        g = torch.Generator().manual_seed(int(np.random.SeedSequence([self.seed, epoch, i, 11]).generate_state(1)[0]))
         w, t = mask_words(torch.tensor([self.word_ids[s['label']]]), self.p, g)
         return {**s, 'words': w[0], 'targets': t[0]}
 
@@ -106,8 +141,10 @@ def collate_labelled(samples:list[dict])->dict:
 # %% ../nbs/05_train.ipynb #64c5487b
 class EpochSampler(Sampler):
     "DistributedSampler's order (seeded permutation per epoch, padded, strided over `world` processes), from position `start`."
-    def __init__(self, n:int, shuffle:bool=True, seed:int=0, rank:int=0, world:int=1, pad:bool=True):
-        self.n, self.shuffle, self.seed, self.rank, self.world, self.pad, self.epoch, self.start = n, shuffle, seed, rank, world, pad, 0, 0
+    def __init__(self, n:int, shuffle:bool=True, seed:int=0, rank:int=0, world:int=1, pad:bool=True,
+                 keyed:bool=False):   # yield (epoch, index) pairs instead of indices
+        self.n, self.shuffle, self.seed, self.rank, self.world, self.pad, self.keyed = n, shuffle, seed, rank, world, pad, keyed
+        self.epoch = self.start = 0
     def set_epoch(self, epoch:int, start:int=0): self.epoch, self.start = epoch, start
     def order(self)->list[int]:
         "This process's sample order for the whole epoch."
@@ -119,7 +156,9 @@ class EpochSampler(Sampler):
         total = math.ceil(self.n/self.world)*self.world
         idx += idx[:total - len(idx)]
         return idx[self.rank:total:self.world]
-    def __iter__(self): return iter(self.order()[self.start:])
+    def __iter__(self):
+        idx = self.order()[self.start:]
+        return iter([(self.epoch, i) for i in idx] if self.keyed else idx)
     def __len__(self): return len(self.order()) - self.start
 
 # %% ../nbs/05_train.ipynb #bfaf4e8c
@@ -206,6 +245,7 @@ class Trainer:
         self.cfg, t = cfg, cfg.train
         self.rank, self.world, self.device = init_distributed(torch.device(device) if device else None)
         seed_everything(t.seed, deterministic=self.device.type == 'cpu')
+        if self.device.type == 'cuda': torch.backends.cudnn.benchmark = True   # fixed clip shapes: let cuDNN pick its fastest kernels
         self.data = load_run_data(data, targets, threshold, vectors)
         if self.ck is not None and self.ck['classes'] != self.data.classes:
             raise CheckpointError(f"{self.last} was trained on other classes than {data} gives now")
@@ -220,7 +260,9 @@ class Trainer:
                                       word_ids, t.mask_prob, t.seed)
         self.val_ds = VideoDataset(self.data.val, dataclasses.replace(cfg.clip, test_clips=1), train=False,
                                    frames=self._frames(self.data.val))
-        self.sampler = EpochSampler(len(self.train_ds), True, t.seed, self.rank, self.world)
+        self.sampler = EpochSampler(len(self.train_ds), True, t.seed, self.rank, self.world, keyed=True)
+        self.train_dl = self._loader(self.train_ds, self.sampler, collate_labelled, drop_last=True)
+        self.val_dl = self._loader(self.val_ds, EpochSampler(len(self.val_ds), False, 0, self.rank, self.world, pad=False), collate_clips)
         self.steps_per_epoch = len(self.sampler)//t.batch_size
         if self.steps_per_epoch == 0:
             raise ValueError(f"{len(self.sampler)} training videos per process are fewer than train.batch_size={t.batch_size}")
@@ -230,6 +272,13 @@ class Trainer:
         self.skips, self.stage, self.net = SkipLog(), None, None
         self.epoch, self.step_in_epoch, self.global_step, self.best_acc, self.elapsed = 0, 0, 0, -1., 0.
         if self.rank == 0 and self.ck is None: self._start_run_files(data, targets, threshold, vectors)
+
+    def _loader(self, ds, sampler, collate, drop_last=False)->DataLoader:
+        "One loader for the whole run: its workers persist across epochs (the sampler tells them the epoch) and prefetch."
+        t = self.cfg.train
+        return DataLoader(ds, batch_size=t.batch_size, sampler=sampler, num_workers=t.workers, drop_last=drop_last, collate_fn=collate,
+                          pin_memory=self.device.type == 'cuda', persistent_workers=t.workers > 0, prefetch_factor=4 if t.workers else None,
+                          generator=torch.Generator().manual_seed(t.seed))   # workers' seeds, without drawing from the global RNG
 
     def _frames(self, videos:VideoList)->FrameCache|None:
         "The frame cache of `videos` if the config asks for one (built by rank 0 while the other processes wait)."
@@ -282,7 +331,7 @@ def _setup_stage(self:Trainer, stage:str):
     if self.world > 1:
         net = nn.parallel.DistributedDataParallel(net, device_ids=[self.device] if self.device.type == 'cuda' else None,
                                                   find_unused_parameters=self.cfg.model.tasks != 'cls+mlm')
-    self.net = torch.compile(net) if t.compile else net
+    self.net = torch.compile(net) if (self.device.type == 'cuda' if t.compile == 'auto' else t.compile) else net
     self.stage = stage
 
 # %% ../nbs/05_train.ipynb #816d4891
@@ -321,15 +370,12 @@ def _restore(self:Trainer, ck:dict):
 # %% ../nbs/05_train.ipynb #31cba01f
 @patch
 @torch.no_grad()
-def evaluate(self:Trainer)->dict:
+def validate(self:Trainer)->dict:
     "Seen-class validation accuracy and loss of the current stage's network (val split only)."
     net = self.warm if self.stage == 'warmup' else self.model
     was = net.training; net.eval()
-    sampler = EpochSampler(len(self.val_ds), False, 0, self.rank, self.world, pad=False)
-    dl = DataLoader(self.val_ds, batch_size=self.cfg.train.batch_size, sampler=sampler, num_workers=self.cfg.train.workers,
-                    collate_fn=collate_clips)
     tot = torch.zeros(3, dtype=torch.float64, device=self.device)      # correct, loss sum, count
-    for b in dl:
+    for b in self.val_dl:
         self.skips.update(b)
         if b['clip'] is None: continue
         x, y = b['clip'].to(self.device), b['label'].to(self.device)
@@ -385,6 +431,8 @@ def _live_graph(mb, curve:list, val_curve:list):
     mb.graph_fig.tight_layout(); mb.graph_out.update(mb.graph_fig)
 
 # %% ../nbs/05_train.ipynb #2b12c078
+_KILL_AT_STEP = 'REST_NB_KILL_AT_STEP'   # tests only: `fit` SIGKILLs its own process after this global step
+
 class _StopFlag:
     "Turns SIGINT/SIGTERM into a flag read between steps (main thread only; elsewhere KeyboardInterrupt still works)."
     def __init__(self, world:int=1, device='cpu'):
@@ -402,8 +450,9 @@ class _StopFlag:
 
 # %% ../nbs/05_train.ipynb #43232efe
 @patch
-def fit(self:Trainer, kill_at_step:int|None=None)->dict:
+def fit(self:Trainer)->dict:
     "Train the remaining epochs; returns a summary (also written to `summary.json`)."
+    kill_at_step = int(os.environ.get(_KILL_AT_STEP, 0)) or None   # tests only: a hard kill mid-epoch
     t = self.cfg.train
     total = t.warmup_epochs + t.joint_epochs
     if self.ck is not None: self._restore(self.ck); self.ck = None
@@ -418,12 +467,9 @@ def fit(self:Trainer, kill_at_step:int|None=None)->dict:
             stage = 'warmup' if epoch < t.warmup_epochs else 'joint'
             if stage != self.stage: self._setup_stage(stage)
             self.net.train()
-            self.train_ds.set_epoch(epoch); self.sampler.set_epoch(epoch, self.step_in_epoch*t.batch_size)
-            dl = DataLoader(self.train_ds, batch_size=t.batch_size, sampler=self.sampler, num_workers=t.workers, drop_last=True,
-                            collate_fn=collate_labelled, pin_memory=self.device.type == 'cuda',
-                            generator=torch.Generator().manual_seed(t.seed + epoch))
+            self.sampler.set_epoch(epoch, self.step_in_epoch*t.batch_size)
             steps = range(self.step_in_epoch, self.steps_per_epoch)
-            it, wait, t_ep, sums = iter(dl), 0., time.perf_counter(), {'loss': 0., 'acc': 0., 'n': 0}
+            it, wait, t_ep, sums = iter(self.train_dl), 0., time.perf_counter(), {'loss': 0., 'acc': 0., 'n': 0}
             for _ in (progress_bar(steps, parent=mb) if bars else steps):
                 t0 = time.perf_counter(); b = next(it); wait += time.perf_counter() - t0
                 self.skips.update(b)
@@ -440,10 +486,10 @@ def fit(self:Trainer, kill_at_step:int|None=None)->dict:
                     curve.append((self.global_step, r['loss']))
                 if t.ckpt_every and self.global_step % t.ckpt_every == 0 and self.step_in_epoch < self.steps_per_epoch:
                     self.checkpoint()
-                if kill_at_step == self.global_step: os.kill(os.getpid(), signal.SIGKILL)   # tests: a hard kill mid-epoch
+                if kill_at_step == self.global_step: os.kill(os.getpid(), signal.SIGKILL)
                 if stop(): raise KeyboardInterrupt
             secs = time.perf_counter() - t_ep
-            last_eval = self.evaluate()
+            last_eval = self.validate()
             self.elapsed += time.perf_counter() - t_ep
             self.epoch, self.step_in_epoch = epoch + 1, 0
             best = stage == 'joint' and last_eval['val_acc'] is not None and last_eval['val_acc'] > self.best_acc
@@ -484,8 +530,7 @@ def train(cfg:Config|str|None='tiny', data:str|Path|None=None, out:str|Path='run
     "Train (or resume) a ResT run: `cfg` is a Config or a preset name, `overrides` are `section.field=value` strings."
     if isinstance(cfg, str): cfg = preset(cfg)
     if cfg is not None and overrides: cfg = apply_overrides(cfg, overrides)
-    kill = kwargs.pop('kill_at_step', None)
-    return Trainer(cfg, data, out, resume=resume, **kwargs).fit(kill_at_step=kill)
+    return Trainer(cfg, data, out, resume=resume, **kwargs).fit()
 
 # %% ../nbs/05_train.ipynb #59e3708d
 def run_history(run:str|Path)->list[dict]:
@@ -528,13 +573,16 @@ def demo_bench(seed:int=0, cache:str|Path|None=None)->Path:
 # %% ../nbs/05_train.ipynb #8f1194ff
 def demo_run(data:str|Path|None=None, # a rest_synth benchmark (default: `demo_bench()`)
              quick:bool|None=None,    # the shorter run (default: under nbdev_test, where IN_TEST is set, or with REST_NB_QUICK=1)
-             cache:str|Path|None=None, progress:bool=False)->Path:
-    "The run directory of `tiny` trained on `data`, trained at most once per cache."
+             cache:str|Path|None=None, progress:bool=False,
+             overrides:list|None=None, # settings changed from `tiny` (the recipe study below trains its variants this way)
+            )->Path:
+    "The run directory of `tiny` (with `overrides`) trained on `data`, trained at most once per cache."
     data = Path(data) if data is not None else demo_bench(cache=cache)
     quick = bool(os.environ.get('IN_TEST') or os.environ.get('REST_NB_QUICK')) if quick is None else quick
-    cfg = apply_overrides(preset('tiny'), DEMO_QUICK if quick else [])
+    cfg = apply_overrides(preset('tiny'), (DEMO_QUICK if quick else []) + list(overrides or []))
     m = json.loads((data/'manifest.json').read_text())
-    key = hashlib.sha1(json.dumps([cfg.to_dict(), m['config'], m['sets'], rest_nb.__version__]).encode()).hexdigest()[:16]
+    kept = load_run_data(data).classes                                 # what the overlap filter keeps (label rules and vectors included)
+    key = hashlib.sha1(json.dumps([cfg.to_dict(), m['config'], m['sets'], kept, rest_nb.__version__]).encode()).hexdigest()[:16]
     out = cache_dir(cache)/'demo'/f'run-{key}'
     with _Lock(out.with_name(out.name + '.lock')):
         if not (out/'summary.json').exists():
@@ -546,7 +594,7 @@ def demo_run(data:str|Path|None=None, # a rest_synth benchmark (default: `demo_b
 @call_parse
 def rest_train(
     overrides:Param("settings to change, as section.field=value (e.g. train.joint_epochs=3 clip.frames=4)", nargs='*'),
-    preset:str='tiny',          # configuration preset (ignored with --resume: the run's own is used)
+    preset:str=None,            # configuration preset (default tiny; with --resume the run's own settings are used)
     data:str=None,              # a rest_synth benchmark, or a folder with train/ and val/ class folders
     out:str='runs/tiny',        # run directory: checkpoints, metrics.jsonl, config
     resume:bool=False,          # continue the run in --out from its last checkpoint
@@ -555,13 +603,12 @@ def rest_train(
     vectors:str=DEFAULT_VECTORS,# word vectors for the filter
     device:str=None,            # cpu, cuda, cuda:1 (default: the best available)
     no_progress:bool=False,     # no progress bars (log files stay complete)
-    kill_at_step:int=None,      # testing only: SIGKILL this process after this global step
 ):
     "Train ResT (two-stage recipe of the paper) on seen classes; resumable; multi-process under torchrun."
     try:
-        cfg = None if resume and not overrides and preset == 'tiny' else apply_overrides(core.preset(preset), overrides)
+        cfg = None if resume and not overrides and preset is None else apply_overrides(core.preset(preset or 'tiny'), overrides)
         s = train(cfg, data, out, resume=resume, targets=targets or None, threshold=threshold, vectors=vectors,
-                  device=device, progress=not no_progress, kill_at_step=kill_at_step)
+                  device=device, progress=not no_progress)
     except KeyboardInterrupt: sys.exit(130)
     except (CheckpointError, NonFiniteLoss, FileExistsError, FileNotFoundError, ValueError, KeyError) as e: sys.exit(f"rest_train: {e}")
     finally:

@@ -10,8 +10,8 @@ import torch
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['seen_prototypes', 'knn_mask', 'relative_ratio', 'relative_mask', 'admissible', 'solve_exact', 'solve_pulp',
-           'composite_weights', 'composite_prototypes', 'transfer']
+__all__ = ['seen_prototypes', 'check_transfer', 'knn_mask', 'relative_ratio', 'relative_mask', 'admissible', 'solve_exact',
+           'solve_pulp', 'composite_weights', 'composite_prototypes', 'transfer']
 
 # %% ../nbs/06_transfer.ipynb #9581ffdf
 def seen_prototypes(X:Tensor,       # visual representations x of the training videos, (n, D)
@@ -25,7 +25,7 @@ def seen_prototypes(X:Tensor,       # visual representations x of the training v
     return torch.zeros(n_seen, X.shape[1]).index_add_(0, labels, X)/counts[:, None]
 
 # %% ../nbs/06_transfer.ipynb #5db7942b
-def _check(S, K=None, tau=None, rho=None)->np.ndarray:
+def check_transfer(S, K=None, tau=None, rho=None)->np.ndarray:
     "S as a float64 array, with clear errors for a wrong shape or out-of-range K, tau, rho."
     S = np.asarray(S.detach().cpu() if isinstance(S, Tensor) else S, dtype=np.float64)
     if S.ndim != 2: raise ValueError(f"relatedness must be a matrix (unseen x seen), got shape {S.shape}")
@@ -46,12 +46,12 @@ def _top_k_mask(V:np.ndarray, k:int)->np.ndarray:
 
 def knn_mask(S:Tensor, K:int)->Tensor:
     "Constraint I: True where seen class i is among the K nearest seen labels of unseen j."
-    return torch.from_numpy(_top_k_mask(_check(S, K=K), int(K)))
+    return torch.from_numpy(_top_k_mask(check_transfer(S, K=K), int(K)))
 
 # %% ../nbs/06_transfer.ipynb #9fa484fb
 def relative_ratio(S:Tensor)->np.ndarray:
     "Eq. 5's ratio for every (unseen j, seen i): min over unseen k != j of (1 - S[k, i]) / (1 - S[j, i]) (inf where undefined)."
-    D = 1 - np.clip(_check(S), -1, 1)
+    D = 1 - np.clip(check_transfer(S), -1, 1)
     n_u, n_s = D.shape
     if n_u == 1: return np.full(D.shape, np.inf)                     # no other unseen class to compare with
     first = D.argmin(0)                                               # the closest unseen class of every seen class
@@ -61,13 +61,13 @@ def relative_ratio(S:Tensor)->np.ndarray:
 
 def relative_mask(S:Tensor, tau:float)->Tensor:
     "Constraint II (Eq. 5): True unless the ratio `relative_ratio(S)` is at most tau."
-    _check(S, tau=tau)
+    check_transfer(S, tau=tau)
     return torch.from_numpy(~(relative_ratio(S) <= tau))
 
 # %% ../nbs/06_transfer.ipynb #08a8ed68
 def admissible(S:Tensor, K:int|None=None, tau:float=0.)->Tensor:
     "Constraints I and II together (K=None: I off; tau=0: II off)."
-    S = _check(S, K=K, tau=tau)
+    S = check_transfer(S, K=K, tau=tau)
     m = np.ones(S.shape, dtype=bool)
     if K is not None: m &= _top_k_mask(S, int(K))
     if tau > 0: m &= relative_mask(S, tau).numpy()
@@ -75,7 +75,7 @@ def admissible(S:Tensor, K:int|None=None, tau:float=0.)->Tensor:
 
 def solve_exact(S:Tensor, mask:Tensor, rho:int|None)->Tensor:
     "The program's optimum, all rows at once: the top-`rho` admissible entries of each row with S > 0 (rho=None: all of them)."
-    S = _check(S, rho=rho)
+    S = check_transfer(S, rho=rho)
     score = np.where(np.asarray(mask, dtype=bool), S, -np.inf)
     return torch.from_numpy((score > 0) if rho is None else _top_k_mask(score, int(rho)) & (score > 0))
 
@@ -83,7 +83,7 @@ def solve_exact(S:Tensor, mask:Tensor, rho:int|None)->Tensor:
 def solve_pulp(S:Tensor, mask:Tensor, rho:int|None, msg:bool=False)->Tensor:
     "The paper's integer program (Eq. 1-4), stated in PuLP as written and solved by CBC."
     import pulp
-    S = _check(S, rho=rho)
+    S = check_transfer(S, rho=rho)
     M = np.asarray(mask, dtype=bool)
     n_u, n_s = S.shape
     prob = pulp.LpProblem('semantic_relatedness_transfer', pulp.LpMaximize)
@@ -100,7 +100,7 @@ def solve_pulp(S:Tensor, mask:Tensor, rho:int|None, msg:bool=False)->Tensor:
 # %% ../nbs/06_transfer.ipynb #b3d95429
 def composite_weights(S, A)->tuple[np.ndarray, np.ndarray]:
     "Eq. 6 weights W = A * S (float64), rows without an admissible seen class set to their nearest seen class; and those rows."
-    S, A = _check(S), np.asarray(A, dtype=bool)
+    S, A = check_transfer(S), np.asarray(A, dtype=bool)
     W = S*A
     empty = np.flatnonzero(W.sum(1) <= 0)
     W[empty] = 0; W[empty, S[empty].argmax(1)] = 1

@@ -19,3 +19,14 @@ def test_synthetic_words_are_in_default_vectors():
     vocab = set(pd.read_parquet(idx)['index'].astype(str))
     assert [w for w in VERBS + NOUNS if w not in vocab] == []
     assert len(VERBS) >= 10 and len(NOUNS) >= 8
+
+def test_no_module_imports_a_private_name_from_another():
+    "Modules talk through public names only: no `from .x import _y` anywhere in the library."
+    import ast
+    from conftest import ROOT
+    bad = []
+    for f in sorted((ROOT/'rest_nb').glob('*.py')):
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or '').startswith('rest_nb')):
+                bad += [f'{f.name}: {node.module}.{a.name}' for a in node.names if a.name.startswith('_') and a.name != '__version__']
+    assert not bad, bad

@@ -42,7 +42,7 @@ def test_killed_mid_epoch_and_resumed_matches_uninterrupted(bench, reference, tm
     steps_per_epoch = ck_ref['global_step']//3
     kill = steps_per_epoch + 3                                      # in the second epoch, 2 steps after the checkpoint at step 5 or 10
     out = tmp_path/'run'
-    code, o, e = finish(rest_train(['--data', bench, '--out', out, '--kill_at_step', kill, *SMALL], env))
+    code, o, e = finish(rest_train(['--data', bench, '--out', out, *SMALL], {**env, 'REST_NB_KILL_AT_STEP': str(kill)}))
     assert code == -signal.SIGKILL
     ck_mid = torch.load(out/'last.pt', map_location='cpu', weights_only=False)
     assert 0 < ck_mid['global_step'] < kill and ck_mid['step_in_epoch'] > 0    # a mid-epoch checkpoint survived the kill
@@ -87,7 +87,8 @@ def test_resume_refuses_a_corrupt_checkpoint(bench, reference, tmp_path, env):
 
 def test_torchrun_two_processes_match_one_process(bench, tmp_path, env):
     exact = ['model.norm=group', 'model.dropout=0', 'train.workers=0', 'clip.frames=4', 'train.warmup_epochs=1', 'train.joint_epochs=1',
-             'train.precision=fp32']                                        # bf16 autocast (on CPUs that have it) rounds differently per batch size
+             'train.precision=fp32',                                    # bf16 autocast (on CPUs that have it) rounds differently per batch size
+             'train.warmup_opt=sgd', 'train.ramp=0']                   # SGD: float rounding stays rounding (see below)
     one, two = tmp_path/'one', tmp_path/'two'
     code, o, e = finish(rest_train(['--data', bench, '--out', one, 'train.batch_size=8', *exact], env))
     assert code == 0, e
@@ -100,18 +101,25 @@ def test_torchrun_two_processes_match_one_process(bench, tmp_path, env):
     assert run['world_size'] == 2
     ck1, _ = weights(one); ck2, _ = weights(two)
     assert ck1['global_step'] == ck2['global_step']                 # the same global batches
-    losses = [[json.loads(l)['loss'] for l in (r/'metrics.jsonl').read_text().splitlines() if '"type": "step"' in l] for r in (one, two)]
-    assert len(losses[0]) == len(losses[1]) == ck1['global_step']
-    assert max(abs(a - b) for a, b in zip(*losses)) < 1e-4, losses  # every step's global-batch loss
+    steps = [[json.loads(l) for l in (r/'metrics.jsonl').read_text().splitlines() if '"type": "step"' in l] for r in (one, two)]
+    assert len(steps[0]) == len(steps[1]) == ck1['global_step']
+    diff = [abs(a['loss'] - b['loss']) for a, b in zip(*steps)]
+    warm = sum(s['stage'] == 'warmup' for s in steps[0])
+    # The SGD warm-up and the first joint step (both models start it with the same weights) agree to float rounding: the same
+    # samples, split over two processes, with gradients averaged as one process of twice the batch would. (SGD also
+    # catches a wrong gradient scale, which Adam, being scale-invariant, would hide.)
+    assert max(diff[:warm + 1]) < 1e-5, diff
+    # After that AdamW divides each gradient by its running magnitude: parameters whose exact gradient is zero (the attention key
+    # bias, which softmax ignores) get float noise turned into steps of size lr, different per run (measured: up to 1e-4 in the
+    # loss after 6 steps). A wrong batch changes the loss by ~0.1 or more (consecutive batches differ by 0.3-0.6 here).
+    assert max(diff) < 1e-2, diff
     logits = []
     for ck in (ck1, ck2):                                           # and the trained models compute the same function
         m = build_model(Config.from_dict(ck['config']), len(ck['classes']), len(ck['tokenizer']))
         m.load_state_dict(ck['model']); m.eval()
         torch.manual_seed(0)
         logits.append(m(torch.randn(4, 4, 3, 32, 32))['logits'])
-    assert (logits[0] - logits[1]).abs().max() < 1e-4
-    # Weights are not compared one by one: parameters whose exact gradient is zero (the attention key bias,
-    # which softmax ignores) receive float noise that Adam normalises into steps of size lr, differently per run.
+    assert (logits[0] - logits[1]).abs().max() < 1e-2
 
 def test_unreadable_training_videos_are_skipped_and_named(bench, tmp_path, env):
     import shutil
@@ -146,7 +154,7 @@ def test_rest_eval_on_a_trained_run(bench, reference, tmp_path, env):
 
 def test_rest_features_extracts_then_caches(bench, reference, tmp_path, env):
     env = {**env, 'REST_NB_CACHE': str(tmp_path/'cache')}
-    cmd = [str(BIN/'rest_features'), str(reference), str(bench), '--set', 'target_b', '--out', str(tmp_path/'f.npz')]
+    cmd = [str(BIN/'rest_features'), str(reference), str(bench), '--target', 'target_b', '--out', str(tmp_path/'f.npz')]
     first = subprocess.run(cmd, capture_output=True, text=True, env=env)
     second = subprocess.run(cmd, capture_output=True, text=True, env=env)
     assert first.returncode == 0 and second.returncode == 0, first.stderr

@@ -11,7 +11,8 @@ for cell in nb['cells']:
     lines = src.splitlines()
     flags = ' '.join(l for l in lines if directive.match(l))
     if 'hide' in flags or 'default_exp' in flags: continue
-    body = '\n'.join(l for l in lines if not directive.match(l)).strip('\n')
+    keep = lambda l: not directive.match(l) or re.match(r'^#\|\s*slow\s*$', l)     # a slow cell says so in README too
+    body = '\n'.join(l for l in lines if keep(l)).strip('\n')
     if cell['cell_type'] == 'markdown': parts.append(body)
     elif cell['cell_type'] == 'code' and body:
         parts.append(f'```python\n{body}\n```')

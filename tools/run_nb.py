@@ -2,8 +2,8 @@
 
     .venv/bin/python tools/run_nb.py nbs/05_train.ipynb nbs/07_evaluate.ipynb [--slow]
 
-Every cell runs except `#| eval: false` ones, `gpu` cells where CUDA is missing, and `slow` cells unless --slow is given;
-a cell that does not run keeps the outputs it has. Progress bars and widget views are dropped from what is stored (the
+Every cell runs except `#| eval: false` ones and `slow` cells unless --slow is given (a cell that does not run keeps the
+outputs it has); `gpu` cells run and skip themselves with a one-line note where CUDA is missing. Progress bars and widget views are dropped from what is stored (the
 widgets' static figures stay), figures are stored as PNG, and a notebook whose cell fails is left untouched. `make outputs`
 runs this over the notebooks whose outputs README and the notebooks show.
 """
@@ -27,19 +27,25 @@ def keep(o:dict)->dict|None:
     if set(data) <= {'text/plain'} and 'Widget' in ''.join(data.get('text/plain', '')): return None
     return {**o, 'data': data} if data else None
 
-def run(path:Path, slow:bool, cuda:bool):
+def run(path:Path, slow:bool, only:list[str]|None=None):
     nb = nbformat.read(path, as_version=4)
     shell = CaptureShell(path, mpl_format='png')
     for cell in nb.cells:
         if cell.cell_type != 'code': continue
         src = cell.source
         if re.search(r'^#\|\s*eval:\s*false', src, re.M): continue
-        flags = set(re.findall(r'^#\|\s*(slow|gpu)\s*$', src, re.M))
-        if ('slow' in flags and not slow) or ('gpu' in flags and not cuda): continue
+        if re.search(r'^#\|\s*slow\s*$', src, re.M) and not (slow and (not only or any(o in src for o in only))): continue
         outs = shell.run(src)
         if shell.exc: sys.exit(f"{path}: a cell failed, the notebook is left as it was:\n{src}\n{shell.exc!r}")
         cell.outputs = [nbformat.from_dict(o) for o in map(keep, outs) if o is not None]
         cell.execution_count = None
+    now = nbformat.read(path, as_version=4)                  # edited while it ran? store outputs only where a cell is unchanged
+    ran = {c.get('id'): c for c in nb.cells if c.cell_type == 'code'}
+    for c in now.cells:
+        r = ran.get(c.get('id'))
+        if c.cell_type == 'code' and r is not None and r.source == c.source: c.outputs, c.execution_count = r.outputs, None
+        elif c.cell_type == 'code' and r is not None: print(f"{path}: cell {c.get('id')} changed while it ran: outputs not stored")
+    nb = now
     nbformat.write(nb, path)
     size = path.stat().st_size
     print(f"{path}: {sum(bool(c.get('outputs')) for c in nb.cells if c.cell_type == 'code')} cells with outputs, {size/1e6:.2f} MB")
@@ -48,6 +54,6 @@ if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('notebooks', nargs='+', type=Path)
     p.add_argument('--slow', action='store_true', help='also run the cells flagged slow')
+    p.add_argument('--only', nargs='*', help='with --slow: run only the slow cells whose source contains one of these strings')
     a = p.parse_args()
-    import torch
-    for nb in a.notebooks: run(nb, a.slow, torch.cuda.is_available())
+    for nb in a.notebooks: run(nb, a.slow, a.only)
