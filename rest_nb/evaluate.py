@@ -4,25 +4,24 @@
 
 # %% ../nbs/07_evaluate.ipynb #f2bab7ce
 from __future__ import annotations
-import hashlib, json, os, time
+import hashlib, json, time
 from fastcore.basics import patch
 from pathlib import Path
 import numpy as np
 import torch
-from torch import Tensor
 from fastprogress.fastprogress import progress_bar
 from .core import ClipConfig, cache_dir, atomic_write, autocast_dtype
 from .data import VideoList, VideoDataset, FrameCache, video_loader, SkipLog, file_stamp
 from .transfer import admissible, solve_exact, composite_weights, check_transfer
 from .semantic import relatedness
+from .runs import LoadedRun, load_run, run_data, load_run_data
 
 # %% auto #0
 __all__ = ['TIE_ATOL', 'TRANSFER_ROWS', 'DEFAULT_GRID', 'ROW_GRIDS', 'TARGET_STYLES', 'DEMO_PROMISES', 'extract_features', 'l2n',
            'cosine_scores', 'topk_share', 'topk_accuracy', 'confusion', 'per_class_accuracy', 'hubness', 'split_050',
            'Evaluator', 'baseline_scores', 'reverse_scores', 'fixed_choices', 'ablation_table', 'cross_validate',
-           'ablation_choices', 'load_run', 'loaded_run', 'cached_features', 'read_target', 'transfer_inputs',
-           'evaluate_run', 'results_text', 'table2_text', 'rest_features', 'parse_constraint', 'rest_eval',
-           'demo_checks', 'checks_text', 'rest_demo']
+           'ablation_choices', 'cached_features', 'read_target', 'transfer_inputs', 'evaluate_run', 'results_text',
+           'table2_text', 'rest_features', 'parse_constraint', 'rest_eval', 'demo_checks', 'checks_text', 'rest_demo']
 
 # %% ../nbs/07_evaluate.ipynb #9dc0b656
 @torch.no_grad()
@@ -277,35 +276,10 @@ def ablation_choices(X_train, y_train, X_val, y_val, E_seen, grid:dict|None=None
     return out
 
 # %% ../nbs/07_evaluate.ipynb #218aee24
-def load_run(run:str|Path, which:str='best', device='cpu'):
-    "(model, checkpoint dict) of a training run; `which` is best or last."
-    from rest_nb.train import load_checkpoint
-    from rest_nb.model import build_model
-    from rest_nb.core import Config
-    path = Path(run)/f'{which}.pt'
-    if which == 'best' and not path.exists(): path = Path(run)/'last.pt'
-    ck = load_checkpoint(path)
-    model = build_model(Config.from_dict(ck['config']), len(ck['classes']), len(ck['tokenizer']))
-    try: model.load_state_dict(ck['model'])
-    except RuntimeError as e: raise ValueError(f"{path} does not fit the model its configuration describes ({str(e)[:200]})") from None
-    return model.to(device).eval(), ck
-
-def _file_hash(path:Path)->str:
-    h = hashlib.sha1()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
-    return h.hexdigest()
-
-def loaded_run(run:str|Path, which:str='best', device='cpu')->tuple:
-    "(model, checkpoint, checkpoint content hash): what `cached_features` needs, loaded once for several calls."
-    model, ck = load_run(run, which, device)
-    ckpath = Path(run)/f'{which}.pt' if (Path(run)/f'{which}.pt').exists() else Path(run)/'last.pt'
-    return model, ck, _file_hash(ckpath)
-
 def cached_features(run:str|Path, videos:VideoList, clips:int=1, which:str='best', cache=None, device='cpu',
-                    progress:bool=True, loaded:tuple|None=None, **kw)->dict:
+                    progress:bool=True, loaded:LoadedRun|None=None, **kw)->dict:
     "`extract_features` of a run's model on `videos`, cached on disk; recomputed whenever anything it depends on changes."
-    model, ck, ck_hash = loaded or loaded_run(run, which, device)
+    model, ck, ck_hash = loaded or load_run(run, which, device)
     clip = ClipConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in ck['config']['clip'].items()})
     vids = [(str(r.path), r.label, *file_stamp(r.path)) for r in videos.records]
     key = hashlib.sha1(json.dumps([ck_hash, vids, videos.classes, ck['config']['clip'], clips]).encode()).hexdigest()[:20]
@@ -321,7 +295,7 @@ def cached_features(run:str|Path, videos:VideoList, clips:int=1, which:str='best
         with open(tmp, 'wb') as fh: np.savez(fh, X=f['X'], labels=f['labels'], index=f['index'], skipped=json.dumps(f['skipped']))
     return {**f, 'cached': False}
 
-# %% ../nbs/07_evaluate.ipynb #8e8178c5
+# %% ../nbs/07_evaluate.ipynb #d92e782b
 TARGET_STYLES = {'ucf101': 'ucf101', 'hmdb51': 'hmdb51', 'activitynet': 'activitynet', 'activitynet200': 'activitynet',
                  'kinetics': 'kinetics', 'kinetics400': 'kinetics', 'kinetics600': 'kinetics', 'kinetics700': 'kinetics'}
 
@@ -344,18 +318,18 @@ def read_target(spec:str, data:str|Path|None=None)->tuple[str, VideoList, str]:
             break
     return name, vl, style
 
+# %% ../nbs/07_evaluate.ipynb #c0afcd7f
 def transfer_inputs(run:str|Path, data:str|Path|None=None, targets:list[str]|None=None, clips:int=1, vectors=None,
                     device='cpu', progress:bool=True, cache=None)->dict:
     "What transfer reads from a run (features from the cache): its seen side as it trained, and each target set (`read_target` specs)."
     from rest_nb.semantic import load_vectors, embed_labels
     from rest_nb.transfer import seen_prototypes
-    from rest_nb.train import run_data
     run = Path(run)
     info = json.loads((run/'run.json').read_text())
     data = Path(data or info['data'])
     kv = load_vectors(vectors or info['vectors'])
     rd = run_data(run, data)                                            # the run's classes, no filter rerun
-    loaded = loaded_run(run, device=device)                             # model, checkpoint and its hash: read once
+    loaded = load_run(run, device=device)                               # model, checkpoint and its hash: read once
     if rd.classes != loaded[1]['classes']: raise ValueError(f"{run}: classes.json and the checkpoint disagree on the classes")
     feats = lambda v, n: cached_features(run, v, n, cache=cache, device=device, progress=progress, loaded=loaded)
     ftr, fva = feats(rd.train, 1), feats(rd.val, 1)                     # the seen side: one centre clip per video
@@ -376,6 +350,7 @@ def transfer_inputs(run:str|Path, data:str|Path|None=None, targets:list[str]|Non
                                 'paths': [str(tv.records[i].path) for i in ft['index']], 'S': relatedness(E_u, E_seen)}
     return out
 
+# %% ../nbs/07_evaluate.ipynb #d6dbe51e
 def evaluate_run(run:str|Path, data:str|Path|None=None, targets:list[str]|None=None, clips:int=1, K=None, tau=None, rho=None,
                  cv:bool=True, grid:dict|None=None, vectors=None, device='cpu', progress:bool=True, cache=None)->dict:
     "Zero-shot results of a run: (K, tau, rho) cross-validated per ablation row (or fixed), 0/100 and 0/50 on each target set."
@@ -396,6 +371,7 @@ def evaluate_run(run:str|Path, data:str|Path|None=None, targets:list[str]|None=N
     results['seconds'] = {'features': round(t1 - t0, 2), 'cross-validate': round(t2 - t1, 2), 'protocols': round(time.perf_counter() - t2, 2)}
     return results
 
+# %% ../nbs/07_evaluate.ipynb #fa2b7a92
 def _off(v)->str: return 'off' if v is None or v == 0 else f'{v:g}'
 
 def results_text(res:dict)->str:
@@ -518,7 +494,7 @@ def rest_demo(
 ):
     "The whole pipeline on the embedded benchmark: generate, filter, train (once per cache), cross-validate, evaluate; timed."
     import sys
-    from rest_nb.train import demo_bench, demo_run, load_run_data
+    from rest_nb.train import demo_bench, demo_run
     clock, t = {}, time.perf_counter()
     def lap(stage):
         nonlocal t

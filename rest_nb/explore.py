@@ -147,13 +147,14 @@ class Controls:
     def to_cv(self): self.set(K=self.ex.cv['K'], tau=self.ex.cv['tau'], rho=self.ex.cv['rho'])
     def _ipython_display_(self): display(self.widget)
 
-# %% ../nbs/08_explore.ipynb #0da69d11
+# %% ../nbs/08_explore.ipynb #1b9a9509
 def _pct(x)->str: return f'{100*x:.1f}%'
 
 def _seen_order(S:np.ndarray)->np.ndarray:
     "Seen classes ordered for heatmaps: grouped by the unseen class each is most related to, most related first."
     return np.lexsort((-S.max(0), S.argmax(0)))
 
+# %% ../nbs/08_explore.ipynb #97063c85
 def _words(name:str)->str: return ' '.join(normalise_label(name))
 
 def _heatmap(Z:np.ndarray, rows:list[str], cols:list[str], hover:list[str], title:str, **kw)->go.Figure:
@@ -165,17 +166,20 @@ def _heatmap(Z:np.ndarray, rows:list[str], cols:list[str], hover:list[str], titl
                      layout=dict(title=title, height=max(300, 22*n + 120), xaxis=ticks(cols, 80), yaxis=dict(autorange='reversed', **ticks(rows, 120)),
                                  margin=dict(l=10, r=10, t=40, b=10)))
 
+# %% ../nbs/08_explore.ipynb #0e674c23
 def _hover(S:np.ndarray, unseen:list[str], seen:list[str], o:np.ndarray)->list[str]:
     "Hover text of every (unseen, seen) cell, row by row in column order `o`: both labels, their words, S."
     sw = [f"{seen[i]} ({_words(seen[i])})" for i in o]
     return [f"unseen: {u} ({_words(u)})<br>seen: {w}<br>S = {v:.3f}" for j, u in enumerate(unseen) for w, v in zip(sw, S[j, o])]
 
+# %% ../nbs/08_explore.ipynb #ae910ca8
 def adjacency_figure(S:np.ndarray, A:np.ndarray, unseen:list[str], seen:list[str], title:str='')->go.Figure:
     "Heatmap of the chosen adjacency (S where A is 1), seen classes ordered by relatedness; hover shows labels, words and S."
     o = _seen_order(S)
     return _heatmap(np.where(A, S, np.nan)[:, o], unseen, [seen[i] for i in o], _hover(S, unseen, seen, o), title,
                     colorscale='Viridis', zmin=0, zmax=1, colorbar=dict(title='S'))
 
+# %% ../nbs/08_explore.ipynb #341d00cd
 class AdjacencyView:
     "A live heatmap of the adjacency: its hover texts are built once per target set, a new setting only changes z and the title."
     def __init__(self): self.fig, self._S = go.FigureWidget(), None
@@ -187,6 +191,7 @@ class AdjacencyView:
             with self.fig.batch_update():
                 self.fig.data[0].z = np.where(A, S, np.nan)[:, self.order].ravel().astype(np.float32); self.fig.layout.title = title
 
+# %% ../nbs/08_explore.ipynb #e61cc71c
 def _replace(fw:go.FigureWidget, fig:go.Figure):
     "Put `fig`'s traces and layout into the FigureWidget `fw`, in place."
     with fw.batch_update():
@@ -213,7 +218,7 @@ class TransferExplorer:
         self.update()
     def _ipython_display_(self): display(self.widget)
 
-# %% ../nbs/08_explore.ipynb #26136b58
+# %% ../nbs/08_explore.ipynb #a23c3eed
 @patch
 def update(self:TransferExplorer, *_):
     "Re-solve the program for the current sliders and update every figure in place."
@@ -235,6 +240,7 @@ def update(self:TransferExplorer, *_):
     self.timing = {'numbers_ms': 1e3*st['seconds'], 'panel_ms': 1e3*(time.perf_counter() - t0)}
     self.readout.value = self.readout_html()
 
+# %% ../nbs/08_explore.ipynb #27de2fc9
 @patch
 def readout_html(self:TransferExplorer)->str:
     "The numbers of the current setting as HTML."
@@ -249,6 +255,7 @@ def readout_html(self:TransferExplorer)->str:
             f"{len(none)} unseen class(es) without an admissible seen class" + (f" ({', '.join(none[:5])}{' ...' if len(none) > 5 else ''})" if none else '')
             + (f"; updated in {t['numbers_ms']:.0f} ms (numbers), {t['panel_ms']:.0f} ms (whole panel)" if t else '') + "</div>")
 
+# %% ../nbs/08_explore.ipynb #ef4872d6
 @patch
 def show_composition(self:TransferExplorer):
     "The composition of the unseen class picked in the inspector."
@@ -373,7 +380,7 @@ class PrototypeMap:
         self.update()
     def _ipython_display_(self): display(self.widget)
 
-# %% ../nbs/08_explore.ipynb #b5014387
+# %% ../nbs/08_explore.ipynb #1d6399c4
 @patch
 def points(self:PrototypeMap, target:str, method:str)->dict:
     "The fitted map of a target set: 2-D positions of its videos, class means and seen prototypes (fitted once per method)."
@@ -386,6 +393,7 @@ def points(self:PrototypeMap, target:str, method:str)->dict:
         self._maps[target, method] = {'X': X, 'Y': Y, 'videos': Y[:n], 'means': Y[n:n + m], 'seen': Y[n + m:]}
     return self._maps[target, method]
 
+# %% ../nbs/08_explore.ipynb #0448b028
 @patch
 def update(self:PrototypeMap, *_):
     "New sliders: new composite prototypes (and a new class list when the target set changes), then redraw."
@@ -401,6 +409,7 @@ def update(self:PrototypeMap, *_):
     self.protos = composite_prototypes(self.ex.P, d['S'], A).numpy()
     self.draw()
 
+# %% ../nbs/08_explore.ipynb #b35874e6
 @patch
 def draw(self:PrototypeMap):
     "Draw the videos, class means, composite prototypes (and seen prototypes) of the chosen classes."
@@ -462,7 +471,7 @@ class ConfusionExplorer:
         self.update()
     def _ipython_display_(self): display(self.widget)
 
-# %% ../nbs/08_explore.ipynb #9a82e716
+# %% ../nbs/08_explore.ipynb #59233a42
 @patch
 def update(self:ConfusionExplorer, *_):
     "Transfer with the current sliders, and the confusion matrix of its scores."
@@ -475,6 +484,7 @@ def update(self:ConfusionExplorer, *_):
     if list(self.cls.options) != d['classes']: self.cls.options = d['classes']; self.cls.value = d['classes'][0]
     self.draw(); self.select()
 
+# %% ../nbs/08_explore.ipynb #0f4397b9
 @patch
 def order(self:ConfusionExplorer)->np.ndarray:
     "Class order of the matrix: by name, by accuracy (worst first) or by how often predicted (hubs first)."
@@ -482,6 +492,7 @@ def order(self:ConfusionExplorer)->np.ndarray:
     return {'name': np.arange(len(self.C)), 'accuracy': np.argsort(acc, kind='stable'),
             'times predicted': np.argsort(-self.C.sum(0), kind='stable')}[self.sort.value]
 
+# %% ../nbs/08_explore.ipynb #288e9715
 @patch
 def draw(self:ConfusionExplorer):
     d, o = self.ex.targets[self.c.target.value], self.order()
@@ -492,6 +503,7 @@ def draw(self:ConfusionExplorer):
                                      f"(sorted by {self.sort.value})", height=max(350, 20*len(names) + 150),
                                yaxis=dict(autorange='reversed', title='true'), xaxis=dict(title='predicted'), margin=dict(l=10, r=10, t=40, b=10))
 
+# %% ../nbs/08_explore.ipynb #41c6c176
 @patch
 def select(self:ConfusionExplorer, row:int|None=None, col:int|None=None):
     "Show the true class of matrix cell (row, col) (or of the class selector): its top confusions and frames of misclassified videos."

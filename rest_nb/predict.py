@@ -12,10 +12,11 @@ import ipywidgets as W
 from IPython.display import display
 from fastcore.script import call_parse, Param
 from .core import default_device, atomic_write
-from .data import VideoList, VideoRecord, find_videos, VIDEO_EXTS
+from .data import VideoList, VideoRecord, find_videos
 from .semantic import load_vectors, load_rules, normalise_label, label_vector_words, embed_labels, relatedness
 from .transfer import admissible, solve_exact, composite_weights
-from .evaluate import loaded_run, cached_features, transfer_inputs, ablation_choices, cosine_scores, parse_constraint
+from .runs import load_run
+from .evaluate import cached_features, transfer_inputs, ablation_choices, cosine_scores, parse_constraint
 
 # %% auto #0
 __all__ = ['Predictor', 'predictor', 'label_problems', 'video_files', 'predict', 'prediction_text', 'rest_predict',
@@ -57,7 +58,7 @@ def predictor(run:str|Path|None=None, vectors=None, device=None, cache=None)->Pr
         choice = {'K': c['K'], 'tau': c['tau'], 'rho': c['rho'], 'from': 'cross-validated now over the seen classes'}
     info = _json.loads((run/'run.json').read_text())
     return Predictor(run, inp['classes'], inp['P'], inp['E_seen'], load_vectors(vectors or info['vectors']), choice,
-                     loaded_run(run, device=device), device, cache)
+                     load_run(run, device=device), device, cache)
 
 # %% ../nbs/13_predict.ipynb #41e82934
 def label_problems(labels:list[str], kv, rules=None)->list[dict]:

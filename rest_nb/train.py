@@ -4,8 +4,7 @@
 
 # %% ../nbs/05_train.ipynb #8ac9872e
 from __future__ import annotations
-import dataclasses, hashlib, json, math, os, random, signal, sys, time, warnings
-from dataclasses import dataclass, field
+import dataclasses, hashlib, json, math, os, random, signal, sys, time
 from pathlib import Path
 import numpy as np
 import torch
@@ -21,96 +20,15 @@ import rest_nb
 from . import core
 from .core import (Config, preset, apply_overrides, seed_everything, default_device, atomic_write, autocast_dtype, cache_dir,
                           needs_gpu, run_slow)
-from .data import (VideoList, VideoDataset, FrameCache, collate_clips, SkipLog, read_manifest, read_folder, read_kinetics_csv,
-                          class_list,
-                          CLASS_LISTS)
-from .semantic import (DEFAULT_VECTORS, load_vectors, embed_labels, filter_overlap, normalise_label,
-                              benchmark_embeddings, STYLES)
+from .data import VideoList, VideoDataset, FrameCache, collate_clips, SkipLog
+from .semantic import DEFAULT_VECTORS
+from .runs import load_run_data, CheckpointError, save_checkpoint, load_checkpoint
 from .model import build_model, Tokenizer, mask_words, rest_loss, FrameEncoder
 from .synth import SynthConfig, make_benchmark
 
 # %% auto #0
-__all__ = ['DEMO_QUICK', 'RunData', 'source_videos', 'load_run_data', 'run_data', 'LabelledClips', 'collate_labelled',
-           'EpochSampler', 'dist_info', 'init_distributed', 'CheckpointError', 'save_checkpoint', 'load_checkpoint',
-           'NonFiniteLoss', 'WarmupNet', 'Trainer', 'train', 'run_history', 'plot_runs', 'demo_bench', 'demo_run',
-           'rest_train']
-
-# %% ../nbs/05_train.ipynb #b5943715
-@dataclass
-class RunData:
-    "What a training run reads: train/val videos of the kept seen classes and their label words."
-    train:VideoList
-    val:VideoList
-    classes:list[str]                       # kept seen classes, in label order
-    words:list[list[str]]                   # normalised label words of each class
-    removed:list[tuple[str, str, float]]    # (source class, nearest target, cosine distance)
-    targets:list[str]                       # target class names the filter used
-    style:str='plain'                       # how the source labels are written (`semantic.split_label`)
-
-def _restrict(v:VideoList, keep:list[str])->VideoList:
-    "`v` with only the classes in `keep`, relabelled in `keep`'s order."
-    idx = {c: i for i, c in enumerate(keep)}
-    recs = [type(r)(r.path, idx[v.classes[r.label]], r.split) for r in v.records if v.classes[r.label] in idx]
-    return VideoList(list(keep), recs, v.root, v.missing)
-
-# %% ../nbs/05_train.ipynb #8d3dda97
-def _annotation(data:Path, names:tuple)->Path|None:
-    "The first of `names` found in `data` or `data/annotations`."
-    return next((d/n for d in (data, data/'annotations') for n in names if (d/n).is_file()), None)
-
-def source_videos(data:str|Path)->tuple[VideoList, VideoList, str]:
-    "(train, val, label style) of a run's source data: a rest_synth benchmark, a Kinetics layout, or train/ and val/ class folders."
-    data = Path(data)
-    if not data.is_dir(): raise FileNotFoundError(f"data directory {str(data)!r} does not exist")
-    if (data/'manifest.json').exists():
-        src = read_manifest(data, 'source')
-        return src.split('train'), src.split('val'), 'plain'
-    tr, va = _annotation(data, ('train.csv',)), _annotation(data, ('val.csv', 'validate.csv'))
-    if tr is not None:
-        if va is None: raise FileNotFoundError(f"{data} has {tr.name} but no val.csv or validate.csv: a run selects its model on held-out seen videos")
-        train = read_kinetics_csv(tr, data)
-        return train, read_kinetics_csv(va, data, classes=train.classes), 'kinetics'
-    if not (data/'train').is_dir() or not (data/'val').is_dir():
-        raise FileNotFoundError(f"{data} is none of the layouts a run reads: a rest_synth benchmark (manifest.json), a Kinetics "
-                                f"layout (train.csv and val.csv) or train/ and val/ folders with a folder per class")
-    train, val = read_folder(data/'train'), read_folder(data/'val')
-    if val.classes != train.classes:
-        raise ValueError(f"{data}/val and {data}/train have different class folders: {sorted(set(val.classes) ^ set(train.classes))[:5]}")
-    return train, val, 'hmdb51'                                          # folder names: underscores between words
-
-# %% ../nbs/05_train.ipynb #074d3db7
-def load_run_data(data:str|Path, targets:list[str]|None=None, threshold:float=0.05,
-                  vectors=DEFAULT_VECTORS)->RunData:
-    "Train/val videos of `data`, without the source classes that overlap the target labels."
-    data = Path(data)
-    train, val, style = source_videos(data)
-    if style == 'plain':
-        if targets: raise ValueError("--targets is for Kinetics or folder data: a rest_synth benchmark names its own target sets")
-        m = json.loads((data/'manifest.json').read_text())
-        tnames = [c for s, d in m['sets'].items() if s != 'source' for c in d['classes']]
-        t_styles = ['plain']*len(tnames)
-    else:
-        tnames, t_styles = [], []
-        for t in targets or []:
-            if t not in STYLES: raise ValueError(f"unknown target class list {t!r}; available: {', '.join(STYLES)}")
-            n = class_list(t); tnames += n; t_styles += [STYLES[t]]*len(n)
-    kept, removed = list(train.classes), []
-    if tnames:
-        kv = load_vectors(vectors)
-        Et = np.concatenate([embed_labels([n], kv, st) for n, st in zip(tnames, t_styles)])
-        ov = filter_overlap(kept, embed_labels(kept, kv, style), tnames, Et, threshold)
-        kept, removed = ov.kept, ov.removed
-    return RunData(_restrict(train, kept), _restrict(val, kept), kept, [normalise_label(c, style) for c in kept], removed, tnames, style)
-
-def run_data(run:str|Path, data:str|Path|None=None)->RunData:
-    "The seen side of a finished run, as it trained: its classes (`classes.json`) on `data` (default: the run's own), no filter rerun."
-    run = Path(run)
-    info, cl = json.loads((run/'run.json').read_text()), json.loads((run/'classes.json').read_text())
-    train, val, style = source_videos(data or info['data'])
-    gone = sorted(set(cl['classes']) - set(train.classes))
-    if gone: raise ValueError(f"{run} was trained on classes that {data or info['data']} lacks: {gone[:5]}")
-    removed = [(r['source'], r['target'], r['distance']) for r in cl['removed']]
-    return RunData(_restrict(train, cl['classes']), _restrict(val, cl['classes']), cl['classes'], cl['words'], removed, cl['targets'], style)
+__all__ = ['DEMO_QUICK', 'LabelledClips', 'collate_labelled', 'EpochSampler', 'dist_info', 'init_distributed', 'NonFiniteLoss',
+           'WarmupNet', 'Trainer', 'train', 'run_history', 'plot_runs', 'demo_bench', 'demo_run', 'rest_train']
 
 # %% ../nbs/05_train.ipynb #a239670f
 class LabelledClips(Dataset):
@@ -176,24 +94,6 @@ def init_distributed(device:torch.device|None=None)->tuple[int, int, torch.devic
     return rank, world, device
 
 # %% ../nbs/05_train.ipynb #f3e710f4
-class CheckpointError(Exception): "A checkpoint that cannot be used: missing, unreadable, or from another run."
-
-def save_checkpoint(path:str|Path, state:dict):
-    "Write `state` to `path` atomically (temporary file, then rename)."
-    with atomic_write(path) as tmp: torch.save(state, tmp)
-
-def load_checkpoint(path:str|Path, map_location='cpu')->dict:
-    "Read a training checkpoint, or raise `CheckpointError` naming the file and the problem."
-    path = Path(path)
-    if not path.exists(): raise CheckpointError(f"no checkpoint at {path}")
-    try: ck = torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as e:
-        raise CheckpointError(f"checkpoint {path} is corrupt or unreadable ({type(e).__name__}: {str(e)[:120]}); it was not used "
-                              f"and the run was not restarted from scratch: delete it to start over, or restore a good copy") from None
-    if not isinstance(ck, dict) or ck.get('format') != 'rest_nb.checkpoint/1':
-        raise CheckpointError(f"{path} is not a rest_nb training checkpoint")
-    return ck
-
 def _rng_state()->dict:
     st = {'python': random.getstate(), 'numpy': np.random.get_state(), 'torch': torch.get_rng_state()}
     if torch.cuda.is_available(): st['cuda'] = torch.cuda.get_rng_state_all()
@@ -227,7 +127,7 @@ def _parses(line:str)->bool:
 def _append_jsonl(path:Path, rec:dict):
     with open(path, 'a') as f: f.write(json.dumps(rec) + '\n')
 
-# %% ../nbs/05_train.ipynb #ae4589c5
+# %% ../nbs/05_train.ipynb #93ebdefc
 class Trainer:
     "One training run of `cfg` on `data`, writing checkpoints and metrics into `out`."
     def __init__(self, cfg:Config|None, data:str|Path|None, out:str|Path, resume:bool=False, targets:list[str]|None=None,
@@ -273,42 +173,51 @@ class Trainer:
         self.epoch, self.step_in_epoch, self.global_step, self.best_acc, self.elapsed = 0, 0, 0, -1., 0.
         if self.rank == 0 and self.ck is None: self._start_run_files(data, targets, threshold, vectors)
 
-    def _loader(self, ds, sampler, collate, drop_last=False)->DataLoader:
-        "One loader for the whole run: its workers persist across epochs (the sampler tells them the epoch) and prefetch."
-        t = self.cfg.train
-        return DataLoader(ds, batch_size=t.batch_size, sampler=sampler, num_workers=t.workers, drop_last=drop_last, collate_fn=collate,
-                          pin_memory=self.device.type == 'cuda', persistent_workers=t.workers > 0, prefetch_factor=4 if t.workers else None,
-                          generator=torch.Generator().manual_seed(t.seed))   # workers' seeds, without drawing from the global RNG
 
-    def _frames(self, videos:VideoList)->FrameCache|None:
-        "The frame cache of `videos` if the config asks for one (built by rank 0 while the other processes wait)."
-        if not self.cfg.train.frame_cache: return None
-        if self.rank == 0: fc = FrameCache(videos, self.cfg.clip.short_side)
-        if self.world > 1: dist.barrier()
-        return fc if self.rank == 0 else FrameCache(videos, self.cfg.clip.short_side)
+# %% ../nbs/05_train.ipynb #4eb28a1b
+@patch
+def _loader(self:Trainer, ds, sampler, collate, drop_last=False)->DataLoader:
+    "One loader for the whole run: its workers persist across epochs (the sampler tells them the epoch) and prefetch."
+    t = self.cfg.train
+    return DataLoader(ds, batch_size=t.batch_size, sampler=sampler, num_workers=t.workers, drop_last=drop_last, collate_fn=collate,
+                      pin_memory=self.device.type == 'cuda', persistent_workers=t.workers > 0, prefetch_factor=4 if t.workers else None,
+                      generator=torch.Generator().manual_seed(t.seed))   # workers' seeds, without drawing from the global RNG
 
-    def _resume_state(self, cfg):
-        if not self.last.exists(): raise CheckpointError(f"nothing to resume: {self.last} does not exist")
-        ck = load_checkpoint(self.last)
-        if cfg is not None and cfg.to_dict() != ck['config']:
-            diff = [k for k in ('clip', 'model', 'train') if cfg.to_dict()[k] != ck['config'][k]]
-            raise CheckpointError(f"{self.last} was made with other {', '.join(diff)} settings: resume without a preset or overrides")
-        return ck
+# %% ../nbs/05_train.ipynb #cba06a6c
+@patch
+def _frames(self:Trainer, videos:VideoList)->FrameCache|None:
+    "The frame cache of `videos` if the config asks for one (built by rank 0 while the other processes wait)."
+    if not self.cfg.train.frame_cache: return None
+    if self.rank == 0: fc = FrameCache(videos, self.cfg.clip.short_side)
+    if self.world > 1: dist.barrier()
+    return fc if self.rank == 0 else FrameCache(videos, self.cfg.clip.short_side)
 
-    def _start_run_files(self, data, targets, threshold, vectors):
-        self.out.mkdir(parents=True, exist_ok=True)
-        self.metrics.unlink(missing_ok=True)
-        removed = [dict(source=s, target=t, distance=d) for s, t, d in self.data.removed]
-        for name, obj in (('config.json', self.cfg.to_dict()),
-                          ('run.json', {'data': str(Path(data).resolve()), 'targets': targets, 'threshold': threshold, 'vectors': str(vectors),
-                                        'version': rest_nb.__version__, 'world_size': self.world}),
-                          ('classes.json', {'classes': self.data.classes, 'words': self.data.words, 'removed': removed,
-                                            'targets': self.data.targets})):
-            with atomic_write(self.out/name) as tmp: tmp.write_text(json.dumps(obj, indent=1))
-        self.tok.save(self.out/'tokenizer.json')
-        _append_jsonl(self.metrics, {'type': 'run', 'version': rest_nb.__version__, 'config': self.cfg.to_dict(), 'world_size': self.world,
-                                     'kept_classes': len(self.data.classes), 'removed_classes': removed,
-                                     'train_videos': len(self.data.train), 'val_videos': len(self.data.val)})
+# %% ../nbs/05_train.ipynb #0bd8d03c
+@patch
+def _resume_state(self:Trainer, cfg):
+    if not self.last.exists(): raise CheckpointError(f"nothing to resume: {self.last} does not exist")
+    ck = load_checkpoint(self.last)
+    if cfg is not None and cfg.to_dict() != ck['config']:
+        diff = [k for k in ('clip', 'model', 'train') if cfg.to_dict()[k] != ck['config'][k]]
+        raise CheckpointError(f"{self.last} was made with other {', '.join(diff)} settings: resume without a preset or overrides")
+    return ck
+
+# %% ../nbs/05_train.ipynb #03cf5e2d
+@patch
+def _start_run_files(self:Trainer, data, targets, threshold, vectors):
+    self.out.mkdir(parents=True, exist_ok=True)
+    self.metrics.unlink(missing_ok=True)
+    removed = [dict(source=s, target=t, distance=d) for s, t, d in self.data.removed]
+    for name, obj in (('config.json', self.cfg.to_dict()),
+                      ('run.json', {'data': str(Path(data).resolve()), 'targets': targets, 'threshold': threshold, 'vectors': str(vectors),
+                                    'version': rest_nb.__version__, 'world_size': self.world}),
+                      ('classes.json', {'classes': self.data.classes, 'words': self.data.words, 'removed': removed,
+                                        'targets': self.data.targets})):
+        with atomic_write(self.out/name) as tmp: tmp.write_text(json.dumps(obj, indent=1))
+    self.tok.save(self.out/'tokenizer.json')
+    _append_jsonl(self.metrics, {'type': 'run', 'version': rest_nb.__version__, 'config': self.cfg.to_dict(), 'world_size': self.world,
+                                 'kept_classes': len(self.data.classes), 'removed_classes': removed,
+                                 'train_videos': len(self.data.train), 'val_videos': len(self.data.val)})
 
 # %% ../nbs/05_train.ipynb #1c64cdae
 @patch
@@ -448,81 +357,102 @@ class _StopFlag:
     def restore(self):
         for sig, h in self.saved.items(): signal.signal(sig, h)
 
-# %% ../nbs/05_train.ipynb #43232efe
+# %% ../nbs/05_train.ipynb #901233ce
+@patch
+def _train_epoch(self:Trainer, epoch:int, stage:str, mb, bars:bool, stop, curve:list)->dict:
+    "The steps of `epoch` from `self.step_in_epoch` on: metrics lines, mid-epoch checkpoints; the epoch's sums and loader wait."
+    t, kill_at_step = self.cfg.train, int(os.environ.get(_KILL_AT_STEP, 0)) or None
+    self.net.train()
+    self.sampler.set_epoch(epoch, self.step_in_epoch*t.batch_size)
+    steps = range(self.step_in_epoch, self.steps_per_epoch)
+    it, sums = iter(self.train_dl), {'loss': 0., 'acc': 0., 'n': 0, 'wait': 0.}
+    for _ in (progress_bar(steps, parent=mb) if bars else steps):
+        t0 = time.perf_counter(); b = next(it); sums['wait'] += time.perf_counter() - t0
+        self.skips.update(b)
+        if b['clip'] is not None:
+            r = self._step(b)
+            sums['loss'] += r['loss']*r['n']; sums['acc'] += (r['acc'] or 0)*r['n']; sums['n'] += r['n']
+        else: self.sched.step(); r = {}
+        self.step_in_epoch += 1; self.global_step += 1
+        self.rng = _rng_state()                                        # an interrupted next step restarts from here
+        if self.rank == 0 and r:
+            _append_jsonl(self.metrics, {'type': 'step', 'stage': stage, 'epoch': epoch, 'step': self.step_in_epoch,
+                                         'global_step': self.global_step, **{k: v for k, v in r.items() if k != 'n'}})
+            if bars: mb.child.comment = f"{stage} loss {r['loss']:.3f}" + ('' if r['acc'] is None else f" acc {r['acc']:.3f}")
+            curve.append((self.global_step, r['loss']))
+        if t.ckpt_every and self.global_step % t.ckpt_every == 0 and self.step_in_epoch < self.steps_per_epoch:
+            self.checkpoint()
+        if kill_at_step == self.global_step: os.kill(os.getpid(), signal.SIGKILL)
+        if stop(): raise KeyboardInterrupt
+    return sums
+
+# %% ../nbs/05_train.ipynb #58af63e4
+@patch
+def _end_epoch(self:Trainer, epoch:int, stage:str, sums:dict, secs:float)->dict:
+    "Validate, record and checkpoint the epoch just trained; returns its record."
+    t0 = time.perf_counter(); ev = self.validate()
+    self.elapsed += secs + time.perf_counter() - t0                    # training and validation
+    self.epoch, self.step_in_epoch = epoch + 1, 0
+    best = stage == 'joint' and ev['val_acc'] is not None and ev['val_acc'] > self.best_acc
+    if best: self.best_acc = ev['val_acc']
+    n = max(sums['n'], 1)
+    rec = {'type': 'epoch', 'stage': stage, 'epoch': epoch, 'global_step': self.global_step,
+           'train_loss': sums['loss']/n, 'train_acc': sums['acc']/n, **ev, 'seconds': round(secs, 2),
+           'clips_per_s': round(sums['n']*self.world/secs, 1), 'data_wait_share': round(sums['wait']/secs, 4),
+           'skipped_videos': len(self.skips), 'elapsed': round(self.elapsed, 2)}
+    self.rng = _rng_state()
+    if self.rank == 0:
+        _append_jsonl(self.metrics, rec)
+        self.checkpoint()
+        if best: self.checkpoint(self.best_path)
+    return rec
+
+# %% ../nbs/05_train.ipynb #5855094d
 @patch
 def fit(self:Trainer)->dict:
     "Train the remaining epochs; returns a summary (also written to `summary.json`)."
-    kill_at_step = int(os.environ.get(_KILL_AT_STEP, 0)) or None   # tests only: a hard kill mid-epoch
     t = self.cfg.train
     total = t.warmup_epochs + t.joint_epochs
     if self.ck is not None: self._restore(self.ck); self.ck = None
     show = self.progress and self.rank == 0
     bars = show and (fpb.IN_NOTEBOOK or sys.stdout.isatty())          # bars in notebooks and terminals; log files get epoch lines
     mb = master_bar(range(self.epoch, total)) if bars else range(self.epoch, total)
-    history, last_eval, curve, val_curve = [], {}, [], []
-    rng = _rng_state()
-    stop = _StopFlag(self.world, self.device)
+    history, curve, val_curve, stop = [], [], [], _StopFlag(self.world, self.device)
+    self.rng = _rng_state()
     try:
         for epoch in mb:
             stage = 'warmup' if epoch < t.warmup_epochs else 'joint'
             if stage != self.stage: self._setup_stage(stage)
-            self.net.train()
-            self.sampler.set_epoch(epoch, self.step_in_epoch*t.batch_size)
-            steps = range(self.step_in_epoch, self.steps_per_epoch)
-            it, wait, t_ep, sums = iter(self.train_dl), 0., time.perf_counter(), {'loss': 0., 'acc': 0., 'n': 0}
-            for _ in (progress_bar(steps, parent=mb) if bars else steps):
-                t0 = time.perf_counter(); b = next(it); wait += time.perf_counter() - t0
-                self.skips.update(b)
-                if b['clip'] is not None:
-                    r = self._step(b)
-                    sums['loss'] += r['loss']*r['n']; sums['acc'] += (r['acc'] or 0)*r['n']; sums['n'] += r['n']
-                else: self.sched.step(); r = {}
-                self.step_in_epoch += 1; self.global_step += 1
-                rng = _rng_state()                                      # an interrupted next step restarts from here
-                if self.rank == 0 and r:
-                    _append_jsonl(self.metrics, {'type': 'step', 'stage': stage, 'epoch': epoch, 'step': self.step_in_epoch,
-                                                 'global_step': self.global_step, **{k: v for k, v in r.items() if k != 'n'}})
-                    if bars: mb.child.comment = f"{stage} loss {r['loss']:.3f}" + ('' if r['acc'] is None else f" acc {r['acc']:.3f}")
-                    curve.append((self.global_step, r['loss']))
-                if t.ckpt_every and self.global_step % t.ckpt_every == 0 and self.step_in_epoch < self.steps_per_epoch:
-                    self.checkpoint()
-                if kill_at_step == self.global_step: os.kill(os.getpid(), signal.SIGKILL)
-                if stop(): raise KeyboardInterrupt
-            secs = time.perf_counter() - t_ep
-            last_eval = self.validate()
-            self.elapsed += time.perf_counter() - t_ep
-            self.epoch, self.step_in_epoch = epoch + 1, 0
-            best = stage == 'joint' and last_eval['val_acc'] is not None and last_eval['val_acc'] > self.best_acc
-            if best: self.best_acc = last_eval['val_acc']
-            rec = {'type': 'epoch', 'stage': stage, 'epoch': epoch, 'global_step': self.global_step,
-                   'train_loss': sums['loss']/max(sums['n'], 1), 'train_acc': sums['acc']/max(sums['n'], 1), **last_eval,
-                   'seconds': round(secs, 2), 'clips_per_s': round(sums['n']*self.world/secs, 1), 'data_wait_share': round(wait/secs, 4),
-                   'skipped_videos': len(self.skips), 'elapsed': round(self.elapsed, 2)}
+            t_ep = time.perf_counter()
+            sums = self._train_epoch(epoch, stage, mb, bars, stop, curve)
+            rec = self._end_epoch(epoch, stage, sums, time.perf_counter() - t_ep)
             history.append(rec)
-            rng = _rng_state()
-            if self.rank == 0:
-                _append_jsonl(self.metrics, rec)
-                self.checkpoint()
-                if best: self.checkpoint(self.best_path)
-                if show:
-                    if last_eval['val_acc'] is not None: val_curve.append((self.global_step, last_eval['val_acc']))
-                    va = rec['val_acc']
-                    line = (f"epoch {epoch + 1}/{total} {stage}: train loss {rec['train_loss']:.3f} acc {rec['train_acc']:.3f}, "
-                            f"val acc {'-' if va is None else f'{va:.3f}'}, {rec['clips_per_s']} clips/s, data wait {100*rec['data_wait_share']:.1f}%")
-                    if bars: _live_graph(mb, curve, val_curve); mb.write(line)
-                    else: print(line, flush=True)
+            if show:
+                if rec['val_acc'] is not None: val_curve.append((self.global_step, rec['val_acc']))
+                va = rec['val_acc']
+                line = (f"epoch {epoch + 1}/{total} {stage}: train loss {rec['train_loss']:.3f} acc {rec['train_acc']:.3f}, "
+                        f"val acc {'-' if va is None else f'{va:.3f}'}, {rec['clips_per_s']} clips/s, data wait {100*rec['data_wait_share']:.1f}%")
+                if bars: _live_graph(mb, curve, val_curve); mb.write(line)
+                else: print(line, flush=True)
     except KeyboardInterrupt:
-        if self.stage is not None: self.checkpoint(rng=rng)
+        if self.stage is not None: self.checkpoint(rng=self.rng)
         if self.rank == 0: print(f"interrupted at epoch {self.epoch} step {self.step_in_epoch}: saved {self.last}; continue with --resume", file=sys.stderr)
         raise
     finally: stop.restore()
-    summary = {'run': str(self.out), 'epochs': total, 'global_steps': self.global_step, 'best_val_acc': self.best_acc if self.best_acc >= 0 else None,
-               'last_val_acc': last_eval.get('val_acc'), 'chance': 1/len(self.data.classes), 'classes': len(self.data.classes),
-               'removed_classes': len(self.data.removed), 'skipped_videos': len(self.skips), 'history': history}
+    return self._summary(history)
+
+# %% ../nbs/05_train.ipynb #dafcccf7
+@patch
+def _summary(self:Trainer, history:list[dict])->dict:
+    last = history[-1] if history else {}
+    s = {'run': str(self.out), 'epochs': self.cfg.train.warmup_epochs + self.cfg.train.joint_epochs, 'global_steps': self.global_step,
+         'best_val_acc': self.best_acc if self.best_acc >= 0 else None, 'last_val_acc': last.get('val_acc'),
+         'chance': 1/len(self.data.classes), 'classes': len(self.data.classes), 'removed_classes': len(self.data.removed),
+         'skipped_videos': len(self.skips), 'history': history}
     if self.rank == 0:
-        with atomic_write(self.out/'summary.json') as tmp: tmp.write_text(json.dumps({k: v for k, v in summary.items() if k != 'history'}, indent=1))
+        with atomic_write(self.out/'summary.json') as tmp: tmp.write_text(json.dumps({k: v for k, v in s.items() if k != 'history'}, indent=1))
         if len(self.skips): print(self.skips.summary(), file=sys.stderr)
-    return summary
+    return s
 
 # %% ../nbs/05_train.ipynb #3290ec9f
 def train(cfg:Config|str|None='tiny', data:str|Path|None=None, out:str|Path='runs/tiny', resume:bool=False,
@@ -589,6 +519,19 @@ def demo_run(data:str|Path|None=None, # a rest_synth benchmark (default: `demo_b
             resume = (out/'last.pt').exists()
             train(None if resume else cfg, None if resume else data, out, resume=resume, progress=progress)
     return out
+
+# %% ../nbs/05_train.ipynb #331abcfc
+@patch
+def model_speed(self:Trainer, steps:int=20, warm:int=3)->float:
+    "Clips/s of the joint training step alone (one real batch, reused: no data wait). It trains: use a Trainer you will not fit."
+    self._setup_stage('joint'); self.sampler.set_epoch(0)
+    b = next(iter(self.train_dl))
+    for i in range(warm + steps):
+        if i == warm:
+            if self.device.type == 'cuda': torch.cuda.synchronize()
+            t0 = time.perf_counter()
+        self._step(b)                                                  # ends with loss.item(): the step has finished
+    return round(steps*len(b['label'])*self.world/(time.perf_counter() - t0), 1)
 
 # %% ../nbs/05_train.ipynb #cdec4fb4
 @call_parse
