@@ -347,7 +347,8 @@ def embed_2d(X:np.ndarray, method:str='tsne', seed:int=0, cache=None)->np.ndarra
         Y = TSNE(2, metric='cosine', init='pca', perplexity=min(30., (n - 1)/3), random_state=seed).fit_transform(X)
     else:
         import umap
-        Y = umap.UMAP(n_components=2, metric='cosine', n_neighbors=min(15, n - 1), random_state=seed).fit_transform(X)
+        Y = umap.UMAP(n_components=2, metric='cosine', n_neighbors=min(15, n - 1), random_state=seed,
+                      n_jobs=1).fit_transform(X)   # a seed makes UMAP single-threaded anyway; saying so silences its warning
     with atomic_write(path) as tmp:
         with open(tmp, 'wb') as f: np.save(f, Y.astype(np.float32))
     return Y.astype(np.float32)

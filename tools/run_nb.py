@@ -13,12 +13,13 @@ import nbformat
 from execnb.shell import CaptureShell
 
 NOISE = re.compile(r'<progress|\r|Couldn\'t import ipywidgets')
+ROOT = str(Path(__file__).resolve().parents[1]) + '/'
 
 def keep(o:dict)->dict|None:
     "An output as it should be stored, or None for progress bars and live widget views."
     if o.get('output_type') == 'stream':
         text = ''.join(o.get('text', ''))
-        return None if NOISE.search(text) else o
+        return None if NOISE.search(text) else {**o, 'text': text.replace(ROOT, '')}   # warnings name files relative to the repo
     data = o.get('data')
     if data is None: return o
     html = ''.join(data.get('text/html', ''))
