@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #8439fe58
 from __future__ import annotations
-import os, json, random, copy, dataclasses
+import os, json, random, dataclasses
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_data.ipynb #8b6b13ac
 from __future__ import annotations
-import csv, hashlib, json, os, shutil, sys, math
+import csv, hashlib, json, os, shutil, sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from importlib import resources
@@ -151,14 +151,14 @@ def read_kinetics_csv(csv_path:str|Path, root:str|Path, classes:list[str]|None=N
     return VideoList(classes, recs, root, missing)
 
 # %% ../nbs/02_data.ipynb #dcb759c2
-def read_manifest(root:str|Path, set:str='source', split:str|None=None)->VideoList:
-    "One set (source, target_a, target_b) of a benchmark made by `rest_nb.synth`, optionally one split."
+def read_manifest(root:str|Path, name:str='source', split:str|None=None)->VideoList:
+    "Set `name` (source, target_a, target_b) of a benchmark made by `rest_nb.synth`, optionally one split."
     root = _need_dir(root)
     mp = root/'manifest.json'
     if not mp.exists(): raise FileNotFoundError(f"no manifest.json in {str(root)!r}: not a benchmark made by rest_synth (or its generation was interrupted)")
     m = json.loads(mp.read_text())
-    if set not in m['sets']: raise KeyError(f"no set {set!r} in {str(mp)!r}; sets: {', '.join(m['sets'])}")
-    s = m['sets'][set]
+    if name not in m['sets']: raise KeyError(f"no set {name!r} in {str(mp)!r}; sets: {', '.join(m['sets'])}")
+    s = m['sets'][name]
     idx = {c: i for i, c in enumerate(s['classes'])}
     recs = [VideoRecord(root/v['path'], idx[v['label']], v['split']) for v in s['videos'] if split in (None, v['split'])]
     return VideoList(list(s['classes']), [r for r in recs if r.path.exists()], root, [r.path for r in recs if not r.path.exists()])

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from fastprogress.fastprogress import progress_bar
-from .core import ClipConfig, cache_dir, atomic_write, autocast_dtype
+from .core import Config, ClipConfig, cache_dir, atomic_write, autocast_dtype
 from .data import VideoList, VideoDataset, FrameCache, video_loader, SkipLog, file_stamp
 from .transfer import admissible, solve_exact, composite_weights, check_transfer
 from .semantic import relatedness
@@ -280,7 +280,7 @@ def cached_features(run:str|Path, videos:VideoList, clips:int=1, which:str='best
                     progress:bool=True, loaded:LoadedRun|None=None, **kw)->dict:
     "`extract_features` of a run's model on `videos`, cached on disk; recomputed whenever anything it depends on changes."
     model, ck, ck_hash = loaded or load_run(run, which, device)
-    clip = ClipConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in ck['config']['clip'].items()})
+    clip = Config.from_dict(ck['config']).clip
     vids = [(str(r.path), r.label, *file_stamp(r.path)) for r in videos.records]
     key = hashlib.sha1(json.dumps([ck_hash, vids, videos.classes, ck['config']['clip'], clips]).encode()).hexdigest()[:20]
     path = cache_dir(cache)/'features'/f'{key}.npz'

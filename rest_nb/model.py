@@ -14,7 +14,7 @@ import torchvision
 from torch.utils.data import Dataset
 from torch.utils.flop_counter import FlopCounterMode
 from fastcore.script import call_parse
-from .core import Config, ModelConfig, PRESETS, BACKBONES, preset, atomic_write
+from .core import Config, ModelConfig, PRESETS, BACKBONES, atomic_write
 
 # %% auto #0
 __all__ = ['SPECIALS', 'TinyCNN', 'FrameEncoder', 'ClipEncoder3D', 'PrecomputedEncoder', 'frame_encoder', 'visual_tokens',

@@ -4,8 +4,8 @@
 
 # %% ../nbs/03_semantic.ipynb #e0f3b1cd
 from __future__ import annotations
-import json, os, re, sys, time, shutil, warnings
-from dataclasses import dataclass, field
+import json, os, re, sys, shutil, warnings
+from dataclasses import dataclass
 from pathlib import Path
 from importlib import resources
 import numpy as np

@@ -10,7 +10,7 @@ from pathlib import Path
 from multiprocessing import get_context, get_all_start_methods
 import numpy as np
 import av
-from fastcore.script import call_parse, Param
+from fastcore.script import call_parse
 from .core import atomic_write
 
 # %% auto #0
@@ -115,7 +115,7 @@ def _motion(verb:str, t:np.ndarray, S:int, r:float, rng:np.random.Generator):
     dr = rng.choice([-1., 1.])                   # direction (mirror-symmetric verbs: flips keep the label)
     x0, y0 = rng.uniform(m, S - m, 2)
     a0 = rng.uniform(0, 2*np.pi)
-    one, zero = np.ones_like(t), np.zeros_like(t)
+    one = np.ones_like(t)
     travel = lambda: _reflect(x0 + dr*sp*0.7*S*t, m, S - m)
     if verb == 'bounce':
         return travel(), (S - m) - 0.6*S*abs(np.sin(np.pi*2*sp*t)), a0*one, one

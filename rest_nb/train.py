@@ -18,8 +18,7 @@ from fastcore.script import call_parse, Param
 from fastcore.basics import patch
 import rest_nb
 from . import core
-from .core import (Config, preset, apply_overrides, seed_everything, default_device, atomic_write, autocast_dtype, cache_dir,
-                          needs_gpu, run_slow)
+from .core import Config, preset, apply_overrides, seed_everything, default_device, atomic_write, autocast_dtype, cache_dir
 from .data import VideoList, VideoDataset, FrameCache, collate_clips, SkipLog
 from .semantic import DEFAULT_VECTORS
 from .runs import load_run_data, CheckpointError, save_checkpoint, load_checkpoint
