@@ -15,7 +15,7 @@ from .core import default_device, atomic_write
 from .data import VideoList, VideoRecord, find_videos
 from .semantic import load_vectors, load_rules, normalise_label, label_vector_words, embed_labels, relatedness
 from .transfer import admissible, solve_exact, composite_weights
-from .runs import load_run
+from .runs import LoadedRun, load_run
 from .evaluate import cached_features, transfer_inputs, ablation_choices, cosine_scores, parse_constraint
 
 # %% auto #0
@@ -32,7 +32,7 @@ class Predictor:
     E_seen:np.ndarray         # seen label embeddings
     kv:object                 # the word vectors (gensim KeyedVectors)
     choice:dict               # default K, tau, rho and where they came from
-    loaded:tuple              # model, checkpoint and its hash (for the feature cache)
+    loaded:LoadedRun          # model, checkpoint and its hash (for the feature cache)
     device:object=None
     cache:object=None
 
