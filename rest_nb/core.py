@@ -16,7 +16,8 @@ __all__ = ['BACKBONES', 'RULES', 'PRESETS', 'validate', 'ClipConfig', 'ModelConf
            'run_slow', 'cache_dir', 'atomic_write']
 
 # %% ../nbs/00_core.ipynb #f4dcd026
-BACKBONES = ('tiny_cnn', 'resnet18', 'resnet34', 'resnet101', 'mobilenet_v2', 'vgg16', 'googlenet', 'r2plus1d_18', 'precomputed')
+BACKBONES = ('tiny_cnn', 'resnet18', 'resnet34', 'resnet101', 'mobilenet_v2', 'vgg16', 'googlenet',
+             'r2plus1d_18', 'precomputed')
 
 def _int(lo=None): return ('int', lambda v: lo is None or v >= lo, 'an integer' + ('' if lo is None else f' >= {lo}'))
 def _num(lo=None, hi=None, lo_open=False, hi_open=True):
@@ -25,13 +26,16 @@ def _num(lo=None, hi=None, lo_open=False, hi_open=True):
     return ('num', ok, 'a number' + rng)
 def _one_of(*opts): return ('str', lambda v: v in opts, 'one of ' + ', '.join(map(str, opts)))
 _BOOL = ('bool', lambda v: True, 'true or false')
-_TRIPLE = ('tuple', lambda v: len(v) == 3 and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v), 'three numbers')
+_TRIPLE = ('tuple', lambda v: len(v) == 3 and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v),
+           'three numbers')
 
 RULES = {
     'clip': dict(frames=_int(1), stride=_int(1), size=_int(1), short_side=_int(1), test_clips=_int(1), flip=_BOOL,
                  out_of_bound=_one_of('loop', 'clamp'), fps=('opt', lambda v: v is None or (isinstance(v, (int, float)) and v > 0), 'null or a number > 0'),
-                 min_frames=_int(1), mean=_TRIPLE, std=('tuple', lambda v: _TRIPLE[1](v) and min(v) > 0, 'three numbers > 0')),
-    'model': dict(backbone=_one_of(*BACKBONES), pretrained=_BOOL, dim=_int(1), layers=_int(1), heads=_int(1), mlp=_int(1),
+                 min_frames=_int(1), mean=_TRIPLE, std=('tuple', lambda v: _TRIPLE[1](v) and min(v) > 0,
+                                                        'three numbers > 0')),
+    'model': dict(backbone=_one_of(*BACKBONES), pretrained=_BOOL, dim=_int(1), layers=_int(1), heads=_int(1),
+                  mlp=_int(1),
                   dropout=_num(0, 1), pos_std=_num(0), max_words=_int(1), arch=_one_of('transformer', 'rnn', 'lstm'),
                   attention=_one_of('single', 'cross'), tasks=_one_of('cls+mlm', 'cls', 'mlm'), feat_dim=_int(0), norm=_one_of('batch', 'group')),
     'train': dict(warmup_epochs=_int(0), joint_epochs=_int(0), batch_size=_int(1), warmup_opt=_one_of('sgd', 'adamw'),
@@ -161,7 +165,8 @@ def _paper(name, backbone, frames, size=224, short_side=256):
     return Config(name=name,
         clip=ClipConfig(frames=frames, stride=6, size=size, short_side=short_side, test_clips=25),
         model=ModelConfig(backbone=backbone, dim=768, layers=12, heads=12, mlp=3072, max_words=8, dropout=0.1),
-        train=TrainConfig(warmup_epochs=150, joint_epochs=50, batch_size=16, warmup_opt='sgd', warmup_lr=0.01, warmup_wd=1e-4,
+        train=TrainConfig(warmup_epochs=150, joint_epochs=50, batch_size=16, warmup_opt='sgd', warmup_lr=0.01,
+                          warmup_wd=1e-4,
                           lr=1.5e-4, ramp=0., workers=8, frame_cache=False))
 
 PRESETS = {

@@ -161,7 +161,8 @@ def read_manifest(root:str|Path, name:str='source', split:str|None=None)->VideoL
     s = m['sets'][name]
     idx = {c: i for i, c in enumerate(s['classes'])}
     recs = [VideoRecord(root/v['path'], idx[v['label']], v['split']) for v in s['videos'] if split in (None, v['split'])]
-    return VideoList(list(s['classes']), [r for r in recs if r.path.exists()], root, [r.path for r in recs if not r.path.exists()])
+    return VideoList(list(s['classes']), [r for r in recs if r.path.exists()], root,
+                     [r.path for r in recs if not r.path.exists()])
 
 # %% ../nbs/02_data.ipynb #a9cfb991
 def clip_indices(n:int, frames:int, stride:int, start:int, out_of_bound:str='loop')->np.ndarray:
@@ -477,7 +478,8 @@ def input_speed(videos:VideoList, cfg:ClipConfig, n:int=48, cache=None)->dict:
              'decode only: PyAV': rate(lambda p, k: _pyav_clip(p, idx[k]))}
     finally: torch.set_num_threads(threads)
     hours = sum(len(vr)/vr.get_avg_fps() for vr in (open_video(r.path) for r in videos.records))/3600
-    return {**{f'{k} clips/s': round(v, 1) for k, v in r.items()}, 'frame cache / decord': round(r['frame cache']/r['decord'], 1),
+    return {**{f'{k} clips/s': round(v, 1) for k, v in r.items()},
+            'frame cache / decord': round(r['frame cache']/r['decord'], 1),
             'reduced / decord': round(r['decord, reduced-size decode']/r['decord'], 2),
             'cache build s per video-hour': round(build/hours), 'cache GB per video-hour': round(fc.nbytes/hours/1e9, 1)}
 

@@ -220,7 +220,8 @@ TRANSFER_ROWS = ('constraint I only', 'constraints II + III only', 'all constrai
 
 def fixed_choices(K=5, tau=0.9, rho=3)->dict:
     "(K, tau, rho) of each constraint row of the ablation for one fixed setting: each row keeps its own constraints, the others off."
-    return {'constraint I only': dict(K=K, tau=0., rho=None), 'constraints II + III only': dict(K=None, tau=tau, rho=rho),
+    return {'constraint I only': dict(K=K, tau=0., rho=None),
+            'constraints II + III only': dict(K=None, tau=tau, rho=rho),
             'all constraints': dict(K=K, tau=tau, rho=rho)}
 
 def ablation_table(X, y, P, S, E_unseen, E_seen, choices:dict, splits:int=10)->list[dict]:
@@ -228,7 +229,8 @@ def ablation_table(X, y, P, S, E_unseen, E_seen, choices:dict, splits:int=10)->l
     ev, a = Evaluator(X, y, P, S), choices['all constraints']
     run = lambda c, e=ev: e.run(c['K'], c['tau'], c['rho'], splits)
     rows = [('semantic-space baseline', 'S', ev.protocols(baseline_scores(ev), splits), {}),
-            ('reverse transfer', 'S', ev.protocols(reverse_scores(ev, E_unseen, E_seen, a['rho']), splits), {'rho': a['rho']}),
+            ('reverse transfer', 'S', ev.protocols(reverse_scores(ev, E_unseen, E_seen, a['rho']), splits),
+             {'rho': a['rho']}),
             ('no constraints', 'V', ev.run(None, 0., None, splits), dict(K=None, tau=0., rho=None)),
             *[(name, 'V', run(choices[name]), choices[name]) for name in TRANSFER_ROWS],
             ('all constraints, centred features', 'V', run(a, Evaluator(X, y, P, S, center=True)), a)]
@@ -252,7 +254,8 @@ def cross_validate(X_train, y_train, X_val, y_val, E_seen, grid:dict|None=None, 
         keep_t, keep_v = np.isin(y_train, rest), np.isin(y_val, held)
         remap_r, remap_h = np.full(n, -1), np.full(n, -1)
         remap_r[rest], remap_h[held] = np.arange(len(rest)), np.arange(len(held))
-        P = seen_prototypes(torch.as_tensor(X_train[keep_t]), torch.as_tensor(remap_r[y_train[keep_t]]), len(rest)).numpy()
+        P = seen_prototypes(torch.as_tensor(X_train[keep_t]),
+                            torch.as_tensor(remap_r[y_train[keep_t]]), len(rest)).numpy()
         S = np.asarray(E_seen, np.float64)[held] @ np.asarray(E_seen, np.float64)[rest].T
         ev = Evaluator(X_val[keep_v], remap_h[y_val[keep_v]], P, S)
         for p, (K, tau, rho) in enumerate(points):
@@ -282,14 +285,17 @@ def cached_features(run:str|Path, videos:VideoList, clips:int=1, which:str='best
     model, ck, ck_hash = loaded or load_run(run, which, device)
     clip = Config.from_dict(ck['config']).clip
     vids = [(str(r.path), r.label, *file_stamp(r.path)) for r in videos.records]
-    key = hashlib.sha1(json.dumps([ck_hash, vids, videos.classes, ck['config']['clip'], clips]).encode()).hexdigest()[:20]
+    key = hashlib.sha1(json.dumps([ck_hash, vids, videos.classes,
+                                   ck['config']['clip'], clips]).encode()).hexdigest()[:20]
     path = cache_dir(cache)/'features'/f'{key}.npz'
     if path.exists():
         d = np.load(path, allow_pickle=False)
-        return {'X': d['X'], 'labels': d['labels'], 'index': d['index'], 'skipped': json.loads(str(d['skipped'])), 'cached': True}
+        return {'X': d['X'], 'labels': d['labels'], 'index': d['index'], 'skipped': json.loads(str(d['skipped'])),
+                'cached': True}
     t = ck['config']['train']
     frames = FrameCache(videos, clip.short_side, cache=cache) if t.get('frame_cache') else None   # decoded once, as for training
-    f = extract_features(model, videos, clip, clips, device=device, progress=progress, precision=t.get('precision', 'fp32'),
+    f = extract_features(model, videos, clip, clips, device=device, progress=progress,
+                         precision=t.get('precision', 'fp32'),
                          frames=frames, **kw)
     with atomic_write(path) as tmp:
         with open(tmp, 'wb') as fh: np.savez(fh, X=f['X'], labels=f['labels'], index=f['index'], skipped=json.dumps(f['skipped']))
@@ -335,7 +341,8 @@ def transfer_inputs(run:str|Path, data:str|Path|None=None, targets:list[str]|Non
     ftr, fva = feats(rd.train, 1), feats(rd.val, 1)                     # the seen side: one centre clip per video
     E_seen = embed_labels(rd.classes, kv, rd.style)
     out = {'run': run, 'data': data, 'clips': clips, 'classes': rd.classes, 'E_seen': E_seen, 'train': ftr, 'val': fva,
-           'P': seen_prototypes(torch.as_tensor(ftr['X']), torch.as_tensor(ftr['labels']), len(rd.classes)).numpy(), 'targets': {}}
+           'P': seen_prototypes(torch.as_tensor(ftr['X']), torch.as_tensor(ftr['labels']),
+                                len(rd.classes)).numpy(), 'targets': {}}
     if targets is None:                                                # [] gives the seen side alone
         if not (data/'manifest.json').exists(): raise ValueError("name the target sets: ucf101=PATH hmdb51=PATH ...")
         targets = [s for s in json.loads((data/'manifest.json').read_text())['sets'] if s != 'source']
@@ -346,12 +353,14 @@ def transfer_inputs(run:str|Path, data:str|Path|None=None, targets:list[str]|Non
         rank = np.empty(len(order), int); rank[order] = np.arange(len(order))
         ft = feats(tv, clips)
         E_u = embed_labels(names, kv, style)
-        out['targets'][name] = {'classes': names, 'X': ft['X'], 'y': rank[ft['labels']], 'E': E_u, 'skipped': ft['skipped'],
+        out['targets'][name] = {'classes': names, 'X': ft['X'], 'y': rank[ft['labels']], 'E': E_u,
+                                'skipped': ft['skipped'],
                                 'paths': [str(tv.records[i].path) for i in ft['index']], 'S': relatedness(E_u, E_seen)}
     return out
 
 # %% ../nbs/07_evaluate.ipynb #d6dbe51e
-def evaluate_run(run:str|Path, data:str|Path|None=None, targets:list[str]|None=None, clips:int=1, K=None, tau=None, rho=None,
+def evaluate_run(run:str|Path, data:str|Path|None=None, targets:list[str]|None=None, clips:int=1, K=None, tau=None,
+                 rho=None,
                  cv:bool=True, grid:dict|None=None, vectors=None, device='cpu', progress:bool=True, cache=None)->dict:
     "Zero-shot results of a run: (K, tau, rho) cross-validated per ablation row (or fixed), 0/100 and 0/50 on each target set."
     t0 = time.perf_counter()
@@ -368,7 +377,8 @@ def evaluate_run(run:str|Path, data:str|Path|None=None, targets:list[str]|None=N
         results['targets'][t] = {'classes': d['classes'], 'videos': int(len(d['y'])), 'skipped': d['skipped'],
                                  'table': ablation_table(d['X'], d['y'], P, d['S'], d['E'], E_seen, choices),
                                  'splits_050': [[d['classes'][i] for i in np.sort(split_050(n, s))] for s in range(10)]}
-    results['seconds'] = {'features': round(t1 - t0, 2), 'cross-validate': round(t2 - t1, 2), 'protocols': round(time.perf_counter() - t2, 2)}
+    results['seconds'] = {'features': round(t1 - t0, 2), 'cross-validate': round(t2 - t1, 2),
+                          'protocols': round(time.perf_counter() - t2, 2)}
     return results
 
 # %% ../nbs/07_evaluate.ipynb #fa2b7a92
@@ -458,13 +468,15 @@ def rest_eval(
     if not cv and None in (K, tau, rho): sys.exit("rest_eval: give --K, --tau and --rho (each a value or off), or --cv")
     try:
         k, t, r = (parse_constraint(n, v) for n, v in (('K', K), ('tau', tau), ('rho', rho)))
-        by_clips = {n: evaluate_run(run, data, targets or None, n, k, t, r, cv=cv, device=default_device(device), progress=False)
+        by_clips = {n: evaluate_run(run, data, targets or None, n, k, t, r, cv=cv, device=default_device(device),
+                                    progress=False)
                     for n in clips or [1]}
     except (ValueError, FileNotFoundError, KeyError) as e: sys.exit(f"rest_eval: {e}")
     for res in by_clips.values(): print(results_text(res) + '\n')
     print(table2_text(by_clips))
     if out:
-        res = {**next(iter(by_clips.values())), **({'by_clips': {str(n): v for n, v in by_clips.items()}} if len(by_clips) > 1 else {})}
+        res = {**next(iter(by_clips.values())),
+               **({'by_clips': {str(n): v for n, v in by_clips.items()}} if len(by_clips) > 1 else {})}
         with atomic_write(out) as tmp: tmp.write_text(json.dumps(res, indent=1, default=float))
 
 # %% ../nbs/07_evaluate.ipynb #6ea655a4

@@ -115,10 +115,13 @@ class Controls:
     def __init__(self, ex:Exploration, target:str|None=None):
         self.ex, cv, n = ex, ex.cv, len(ex.seen)
         sl = dict(continuous_update=True, layout=W.Layout(width='320px'))
-        self.K = W.SelectionSlider(options=_int_options(_K_STEPS, cv['K'], n), value=_fmt(cv['K']), description='K', **sl)
+        self.K = W.SelectionSlider(options=_int_options(_K_STEPS, cv['K'], n), value=_fmt(cv['K']),
+                                   description='K', **sl)
         self.tau = W.SelectionSlider(options=_tau_options(cv['tau']), value=_fmt(cv['tau']), description='tau', **sl)
-        self.rho = W.SelectionSlider(options=_int_options(_RHO_STEPS, cv['rho'], n), value=_fmt(cv['rho']), description='rho', **sl)
-        self.target = W.Dropdown(options=list(ex.targets), value=target or next(iter(ex.targets)), description='target set')
+        self.rho = W.SelectionSlider(options=_int_options(_RHO_STEPS, cv['rho'], n), value=_fmt(cv['rho']),
+                                     description='rho', **sl)
+        self.target = W.Dropdown(options=list(ex.targets), value=target or next(iter(ex.targets)),
+                                 description='target set')
         self.cv_button = W.Button(description=f"back to the cross-validated choice: K={_fmt(cv['K'])}, tau={_fmt(cv['tau'])}, "
                                               f"rho={_fmt(cv['rho'])}", layout=W.Layout(width='auto'))
         self.cv_button.on_click(lambda _: self.to_cv())
@@ -161,9 +164,11 @@ def _heatmap(Z:np.ndarray, rows:list[str], cols:list[str], hover:list[str], titl
     "A heatmap given as flat columns (x, y, z all 1-D): a live update then sends z as one binary array, not nested lists."
     n, m = Z.shape
     ticks = lambda names, limit: dict(tickvals=list(range(len(names))), ticktext=names) if len(names) <= limit else dict(showticklabels=False)
-    return go.Figure(go.Heatmap(x=np.tile(np.arange(m, dtype=np.float32), n), y=np.repeat(np.arange(n, dtype=np.float32), m),
+    return go.Figure(go.Heatmap(x=np.tile(np.arange(m, dtype=np.float32), n),
+                                y=np.repeat(np.arange(n, dtype=np.float32), m),
                                 z=np.asarray(Z, np.float32).ravel(), text=hover, hoverinfo='text', **kw),
-                     layout=dict(title=title, height=max(300, 22*n + 120), xaxis=ticks(cols, 80), yaxis=dict(autorange='reversed', **ticks(rows, 120)),
+                     layout=dict(title=title, height=max(300, 22*n + 120), xaxis=ticks(cols, 80),
+                                 yaxis=dict(autorange='reversed', **ticks(rows, 120)),
                                  margin=dict(l=10, r=10, t=40, b=10)))
 
 # %% ../nbs/08_explore.ipynb #0e674c23
@@ -206,7 +211,8 @@ class TransferExplorer:
     def __init__(self, ex:Exploration, controls:Controls|None=None, target:str|None=None):
         self.ex, self.c = ex, controls or Controls(ex, target)
         self.readout, self.inspected = W.HTML(), W.HTML()
-        self.bars = go.FigureWidget(layout=dict(height=300, barmode='group', yaxis=dict(range=[0, 1], title='top-1 (0/100)'),
+        self.bars = go.FigureWidget(layout=dict(height=300, barmode='group',
+                                                yaxis=dict(range=[0, 1], title='top-1 (0/100)'),
                                                 margin=dict(l=10, r=10, t=30, b=10), title='per-class top-1: previous and current setting'))
         self.bars.add_bar(name='previous', marker_color='lightgray'); self.bars.add_bar(name='current', marker_color='steelblue')
         self.adj = AdjacencyView()
@@ -214,7 +220,8 @@ class TransferExplorer:
         self.inspect.observe(lambda _: self.show_composition(), names='value')
         self.state, self.previous, self._target, self.timing = None, None, None, {}
         self.c.on_change(self.update)
-        self.widget = W.VBox([self.c.widget, self.readout, self.bars, W.HBox([self.inspect]), self.inspected, self.adj.fig])
+        self.widget = W.VBox([self.c.widget, self.readout, self.bars, W.HBox([self.inspect]),
+                              self.inspected, self.adj.fig])
         self.update()
     def _ipython_display_(self): display(self.widget)
 
@@ -234,7 +241,8 @@ def update(self:TransferExplorer, *_):
         self.bars.data[0].update(x=d['classes'], y=None if self.previous is None else self.previous['per_class'])
         self.bars.data[1].update(x=d['classes'], y=st['per_class'])
     A = solve_exact(d['S'], admissible(d['S'], K, tau), rho).numpy()
-    self.adj.show(d['S'], A, d['classes'], self.ex.seen, f"adjacency A for K={_fmt(K)}, tau={_fmt(tau)}, rho={_fmt(rho)}")
+    self.adj.show(d['S'], A, d['classes'], self.ex.seen,
+                  f"adjacency A for K={_fmt(K)}, tau={_fmt(tau)}, rho={_fmt(rho)}")
     if list(self.inspect.options) != d['classes']: self.inspect.options = d['classes']; self.inspect.value = d['classes'][0]
     else: self.show_composition()
     self.timing = {'numbers_ms': 1e3*st['seconds'], 'panel_ms': 1e3*(time.perf_counter() - t0)}
@@ -271,14 +279,16 @@ def show_composition(self:TransferExplorer):
 def relatedness_figure(S:np.ndarray, unseen:list[str], seen:list[str], title:str='relatedness S', order=None)->go.Figure:
     "Heatmap of S (unseen x seen), seen classes ordered by relatedness (or by `order`); hover shows both labels, their words and S."
     o = _seen_order(S) if order is None else order
-    return _heatmap(S[:, o], unseen, [seen[i] for i in o], _hover(S, unseen, seen, o), title, colorscale='RdBu_r', zmid=0,
+    return _heatmap(S[:, o], unseen, [seen[i] for i in o], _hover(S, unseen, seen, o), title, colorscale='RdBu_r',
+                    zmid=0,
                     colorbar=dict(title='S'))
 
 def ratio_figure(S:np.ndarray, j:int, unseen:list[str], seen:list[str], tau:float, top:int=30)->go.Figure:
     "Eq. 5's ratio of unseen class j against its `top` most related seen classes; at or below tau (the line) constraint II excludes."
     o = np.argsort(-S[j], kind='stable')[:top]
     r = np.minimum(relative_ratio(S)[j, o], 5.)
-    fig = go.Figure(go.Bar(x=[seen[i] for i in o], y=r, marker_color=np.where(r <= tau, 'indianred', 'steelblue') if tau > 0 else 'steelblue',
+    fig = go.Figure(go.Bar(x=[seen[i] for i in o], y=r,
+                           marker_color=np.where(r <= tau, 'indianred', 'steelblue') if tau > 0 else 'steelblue',
                            hovertext=[f"{seen[i]}: S = {S[j, i]:.3f}, ratio {v:.3f}" for i, v in zip(o, r)], hoverinfo='text'),
                     layout=dict(title=f"Eq. 5 ratio for '{unseen[j]}' (seen classes by relatedness; red: excluded by II)",
                                 height=320, yaxis=dict(title='min over other unseen k of d(k,i)/d(j,i)'), margin=dict(l=10, r=10, t=40, b=10)))
@@ -302,7 +312,8 @@ class RelatednessView:
         self.unseen.observe(lambda _: self._ratio(), names='value')
         self._target = None
         self.c.on_change(self.update)
-        self.widget = W.VBox([self.c.widget, W.HBox([self.S_fig, self.S2_fig]), self.note, self.adj.fig, self.unseen, self.ratio_fig])
+        self.widget = W.VBox([self.c.widget, W.HBox([self.S_fig, self.S2_fig]), self.note, self.adj.fig, self.unseen,
+                              self.ratio_fig])
         self.update()
     def _ipython_display_(self): display(self.widget)
 
@@ -318,7 +329,8 @@ def update(self:RelatednessView, *_):
         _replace(self.S_fig, relatedness_figure(S, d['classes'], self.ex.seen, f'S from word vectors ({t})'))
         S2, why = second_source(self.ex, t) if self.second else (None, 'second source not requested')
         if S2 is not None:
-            _replace(self.S2_fig, relatedness_figure(S2, d['classes'], self.ex.seen, f'S from {why}', order=_seen_order(S)))
+            _replace(self.S2_fig,
+                     relatedness_figure(S2, d['classes'], self.ex.seen, f'S from {why}', order=_seen_order(S)))
             rho_s = np.corrcoef(np.argsort(np.argsort(S.ravel())), np.argsort(np.argsort(S2.ravel())))[0, 1]
             self.note.value = f"Spearman rank correlation of the two relatedness matrices: {rho_s:.2f} (same column order)"
         else: self.note.value = f"No second source: {why}"
@@ -331,7 +343,8 @@ def update(self:RelatednessView, *_):
 def _ratio(self:RelatednessView):
     if self.unseen.value is None: return
     d = self.ex.targets[self.c.target.value]
-    _replace(self.ratio_fig, ratio_figure(d['S'], d['classes'].index(self.unseen.value), d['classes'], self.ex.seen, self.c.setting[1]))
+    _replace(self.ratio_fig,
+             ratio_figure(d['S'], d['classes'].index(self.unseen.value), d['classes'], self.ex.seen, self.c.setting[1]))
 
 # %% ../nbs/08_explore.ipynb #f12df14d
 def embed_2d(X:np.ndarray, method:str='tsne', seed:int=0, cache=None)->np.ndarray:
@@ -362,7 +375,8 @@ def place(Q:np.ndarray, X:np.ndarray, Y:np.ndarray, k:int=10)->np.ndarray:
     return (w[..., None]*Y[idx]).sum(1)/w.sum(1, keepdims=True)
 
 # %% ../nbs/08_explore.ipynb #a341fc15
-_PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf',
+_PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22',
+            '#17becf',
             '#393b79', '#637939', '#8c6d31', '#843c39', '#7b4173', '#3182bd', '#e6550d', '#31a354', '#756bb1', '#636363',
             '#9ecae1', '#fdae6b', '#a1d99b', '#bcbddc', '#fd8d3c', '#74c476', '#9e9ac8', '#6baed6', '#e7969c', '#ce6dbd']
 
@@ -374,7 +388,8 @@ class PrototypeMap:
         self.show_seen = W.Checkbox(value=False, description='seen prototypes')
         self.classes = W.SelectMultiple(description='classes', rows=6)
         self.max_classes, self._target, self._maps = max_classes, None, {}
-        self.fig = go.FigureWidget(layout=dict(height=560, margin=dict(l=10, r=10, t=40, b=10), legend=dict(font=dict(size=9))))
+        self.fig = go.FigureWidget(layout=dict(height=560, margin=dict(l=10, r=10, t=40, b=10),
+                                               legend=dict(font=dict(size=9))))
         for w in (self.method, self.show_seen, self.classes): w.observe(lambda _: self.draw(), names='value')
         self.c.on_change(self.update)
         self.widget = W.VBox([self.c.widget, W.HBox([self.method, self.show_seen]), self.classes, self.fig])
@@ -422,12 +437,15 @@ def draw(self:PrototypeMap):
     for k, c in enumerate(show):
         col, sel = _PALETTE[k % len(_PALETTE)], np.flatnonzero(d['y'] == c)
         name = d['classes'][c]
-        traces += [go.Scattergl(x=m['videos'][sel, 0], y=m['videos'][sel, 1], mode='markers', marker=dict(size=5, color=col, opacity=0.6),
+        traces += [go.Scattergl(x=m['videos'][sel, 0], y=m['videos'][sel, 1], mode='markers',
+                                marker=dict(size=5, color=col, opacity=0.6),
                                 name=name, legendgroup=name, text=[f"{name}<br>{Path(d['paths'][i]).name}" for i in sel], hoverinfo='text'),
-                   go.Scatter(x=m['means'][c:c + 1, 0], y=m['means'][c:c + 1, 1], mode='markers', legendgroup=name, showlegend=False,
+                   go.Scatter(x=m['means'][c:c + 1, 0], y=m['means'][c:c + 1, 1], mode='markers', legendgroup=name,
+                              showlegend=False,
                               marker=dict(size=13, color=col, symbol='x', line=dict(width=1, color='black')),
                               text=[f"{name}: true class mean"], hoverinfo='text'),
-                   go.Scatter(x=proto_xy[c:c + 1, 0], y=proto_xy[c:c + 1, 1], mode='markers', legendgroup=name, showlegend=False,
+                   go.Scatter(x=proto_xy[c:c + 1, 0], y=proto_xy[c:c + 1, 1], mode='markers', legendgroup=name,
+                              showlegend=False,
                               marker=dict(size=16, color=col, symbol='star', line=dict(width=1, color='black')),
                               text=[f"{name}: composite prototype"], hoverinfo='text')]
     if self.show_seen.value:
@@ -499,7 +517,8 @@ def draw(self:ConfusionExplorer):
     d, o = self.ex.targets[self.c.target.value], self.order()
     names = [d['classes'][i] for i in o]
     with self.fig.batch_update():
-        self.fig.data[0].update(z=self.C[np.ix_(o, o)], x=names, y=names, hovertemplate='true %{y}<br>predicted %{x}<br>%{z:.1f} videos<extra></extra>')
+        self.fig.data[0].update(z=self.C[np.ix_(o, o)], x=names, y=names,
+                                hovertemplate='true %{y}<br>predicted %{x}<br>%{z:.1f} videos<extra></extra>')
         self.fig.layout.update(title=f"confusion, K={_fmt(self.c.setting[0])}, tau={_fmt(self.c.setting[1])}, rho={_fmt(self.c.setting[2])} "
                                      f"(sorted by {self.sort.value})", height=max(350, 20*len(names) + 150),
                                yaxis=dict(autorange='reversed', title='true'), xaxis=dict(title='predicted'), margin=dict(l=10, r=10, t=40, b=10))
@@ -526,7 +545,8 @@ def select(self:ConfusionExplorer, row:int|None=None, col:int|None=None):
 # %% ../nbs/08_explore.ipynb #e306c7bc
 def show_static(fig:go.Figure):
     "Display `fig` as plotly's JSON output only (small: no plotly.js in the notebook)."
-    display({'application/vnd.plotly.v1+json': json.loads(fig.to_json()), 'text/plain': f'<plotly figure: {fig.layout.title.text or ""}>'}, raw=True)
+    display({'application/vnd.plotly.v1+json': json.loads(fig.to_json()),
+             'text/plain': f'<plotly figure: {fig.layout.title.text or ""}>'}, raw=True)
 
 def _parts(w):
     "The widgets inside `w`, depth first."
@@ -551,7 +571,8 @@ def ucf_scale(seed:int=0)->Exploration:
     rng = np.random.default_rng(seed)
     y = np.repeat(np.arange(101), 132)[:13320]
     Eu, Es = l2n(rng.normal(size=(101, 50))), l2n(rng.normal(size=(664, 50)))
-    t = {'classes': [f'unseen class {i:03d}' for i in range(101)], 'X': rng.normal(size=(13320, 768)).astype(np.float32), 'y': y,
+    t = {'classes': [f'unseen class {i:03d}' for i in range(101)],
+         'X': rng.normal(size=(13320, 768)).astype(np.float32), 'y': y,
          'paths': [''] * 13320, 'E': Eu, 'S': relatedness(Eu, Es)}
     return Exploration([f'seen class {i:03d}' for i in range(664)], rng.normal(size=(664, 768)).astype(np.float32), Es,
                        {'ucf101': t}, {'K': 5, 'tau': 0.9, 'rho': 3, 'cv_top1': 0.})

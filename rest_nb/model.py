@@ -208,7 +208,8 @@ class ResT(nn.Module):
         N = words.shape[1]
         if N > self.cfg.max_words: raise ValueError(f"{N} words exceed max_words={self.cfg.max_words}")
         z = torch.cat([self.cls_token.expand(B, -1, -1), v, self.words(words)], 1) + self.pos[:, :1 + T + N]
-        kind = torch.cat([torch.zeros(1 + T, dtype=torch.long, device=v.device), torch.ones(N, dtype=torch.long, device=v.device)])
+        kind = torch.cat([torch.zeros(1 + T, dtype=torch.long, device=v.device),
+                          torch.ones(N, dtype=torch.long, device=v.device)])
         z = z + self.modality(kind)
         allowed = rest_mask(T, words == Tokenizer.pad, self.cfg.attention)
         weights = []
@@ -268,7 +269,8 @@ def build_model(cfg:Config, n_classes:int, vocab_size:int)->nn.Module:
 def mask_words(words:torch.Tensor, p:float=0.15, generator:torch.Generator|None=None)->tuple[torch.Tensor, torch.Tensor]:
     "Mask each real word with probability `p`, at least one per label: (masked ids, MLM targets with -100 where unmasked)."
     real = words != Tokenizer.pad
-    r = torch.rand(words.shape, generator=generator, device=words.device if generator is None else 'cpu').to(words.device)
+    r = torch.rand(words.shape, generator=generator,
+                   device=words.device if generator is None else 'cpu').to(words.device)
     chosen = (r < p) & real
     first = torch.where(real, r, torch.full_like(r, 2.)).argmin(1)          # the real word with the smallest draw
     none = ~chosen.any(1) & real.any(1)
@@ -280,7 +282,8 @@ def rest_loss(out:dict, labels:torch.Tensor, targets:torch.Tensor|None=None, mlm
     parts = {}
     if out['logits'] is not None: parts['cls'] = F.cross_entropy(out['logits'].float(), labels)
     if out['mlm'] is not None and targets is not None:
-        ce = F.cross_entropy(out['mlm'].float().flatten(0, 1), targets.flatten(), ignore_index=-100, reduction='none').view(targets.shape)
+        ce = F.cross_entropy(out['mlm'].float().flatten(0, 1), targets.flatten(), ignore_index=-100,
+                             reduction='none').view(targets.shape)
         m = targets != -100
         per_label = (ce*m).sum(1)/m.sum(1).clamp(min=1)                      # mean over each label's masked words
         parts['mlm'] = per_label[m.any(1)].mean()                             # then over labels: splits evenly over processes
@@ -325,5 +328,7 @@ class FeatureDataset(Dataset):
         try: a = np.load(r.path, allow_pickle=False)
         except Exception as e: return {'error': f'cannot be read as .npy ({type(e).__name__})', 'path': str(r.path), 'index': i}
         if a.ndim not in (2, 3) or a.shape[-1] != self.feat_dim:
-            return {'error': f'features of shape {a.shape}, expected (T, {self.feat_dim}) or (T, R, {self.feat_dim})', 'path': str(r.path), 'index': i}
-        return {'clip': torch.from_numpy(a.astype(np.float32)), 'label': r.label, 'text': self.videos.classes[r.label], 'index': i}
+            return {'error': f'features of shape {a.shape}, expected (T, {self.feat_dim}) or (T, R, {self.feat_dim})',
+                    'path': str(r.path), 'index': i}
+        return {'clip': torch.from_numpy(a.astype(np.float32)), 'label': r.label,
+                'text': self.videos.classes[r.label], 'index': i}

@@ -54,7 +54,8 @@ def predictor(run:str|Path|None=None, vectors=None, device=None, cache=None)->Pr
     inp = transfer_inputs(run, targets=[], vectors=vectors, device=device, progress=False, cache=cache)
     choice = _stored_choice(run)
     if choice is None:
-        c = ablation_choices(inp['train']['X'], inp['train']['labels'], inp['val']['X'], inp['val']['labels'], inp['E_seen'])['all constraints']
+        c = ablation_choices(inp['train']['X'], inp['train']['labels'], inp['val']['X'],
+                             inp['val']['labels'], inp['E_seen'])['all constraints']
         choice = {'K': c['K'], 'tau': c['tau'], 'rho': c['rho'], 'from': 'cross-validated now over the seen classes'}
     info = _json.loads((run/'run.json').read_text())
     return Predictor(run, inp['classes'], inp['P'], inp['E_seen'], load_vectors(vectors or info['vectors']), choice,
@@ -99,11 +100,14 @@ def predict(p:Predictor, videos:list[str|Path], labels:list[str], K='cv', tau='c
     for v, i in enumerate(f['index']):
         order = np.argsort(-sc[v], kind='stable')[:topk]
         j = order[0]
-        comp = [{'seen': p.seen[s], 'relatedness': round(float(S[j, s]), 4), 'share': round(float(W[j, s]/W[j].sum()), 4)}
+        comp = [{'seen': p.seen[s], 'relatedness': round(float(S[j, s]), 4),
+                 'share': round(float(W[j, s]/W[j].sum()), 4)}
                 for s in np.argsort(-W[j], kind='stable') if W[j, s] > 0]
-        out.append({'video': str(files[i]), 'top': [{'label': usable[k], 'score': round(float(sc[v, k]), 4)} for k in order],
+        out.append({'video': str(files[i]),
+                    'top': [{'label': usable[k], 'score': round(float(sc[v, k]), 4)} for k in order],
                     'composition': comp})
-    return {'run': str(p.run), 'K': K, 'tau': tau, 'rho': rho, 'choice': p.choice['from'], 'clips': clips, 'labels': usable,
+    return {'run': str(p.run), 'K': K, 'tau': tau, 'rho': rho, 'choice': p.choice['from'], 'clips': clips,
+            'labels': usable,
             'label_problems': problems, 'no_admissible': [usable[j] for j in empty], 'videos': out,
             'skipped': [{'video': v, 'reason': r} for v, r in f['skipped']], 'features_from_cache': f['cached']}
 
@@ -156,14 +160,17 @@ class PredictPanel:
     "Label names in a text box, videos from a folder, and for each video its frames, ranked labels and the winning prototype's parts."
     def __init__(self, p:Predictor, folder:str|Path, labels:list[str], videos:int=6, topk:int=3):
         self.p, self.topk = p, topk
-        self.labels = W.Textarea(value='\n'.join(labels), description='labels', layout=W.Layout(width='360px', height='160px'))
+        self.labels = W.Textarea(value='\n'.join(labels), description='labels',
+                                 layout=W.Layout(width='360px', height='160px'))
         self.folder = W.Text(value=str(folder), description='folder', layout=W.Layout(width='520px'))
         self.videos = W.SelectMultiple(description='videos', rows=8, layout=W.Layout(width='520px'))
-        self.button, self.status, self.results = W.Button(description='predict', button_style='primary'), W.HTML(), W.VBox()
+        self.button, self.status, self.results = W.Button(description='predict',
+                                                          button_style='primary'), W.HTML(), W.VBox()
         self.folder.observe(lambda _: self._list(), names='value')
         self.button.on_click(lambda _: self.run())
         self._list(videos)
-        self.widget = W.VBox([W.HBox([self.labels, W.VBox([self.folder, self.videos, self.button])]), self.status, self.results])
+        self.widget = W.VBox([W.HBox([self.labels, W.VBox([self.folder, self.videos, self.button])]),
+                              self.status, self.results])
         self.run()
     def _ipython_display_(self): display(self.widget)
 

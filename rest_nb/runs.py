@@ -85,7 +85,8 @@ def load_run_data(data:str|Path, targets:list[str]|None=None, threshold:float=0.
         Et = np.concatenate([embed_labels([n], kv, st) for n, st in zip(tnames, t_styles)])
         ov = filter_overlap(kept, embed_labels(kept, kv, style), tnames, Et, threshold)
         kept, removed = ov.kept, ov.removed
-    return RunData(_restrict(train, kept), _restrict(val, kept), kept, [normalise_label(c, style) for c in kept], removed, tnames, style)
+    return RunData(_restrict(train, kept), _restrict(val, kept), kept, [normalise_label(c, style) for c in kept],
+                   removed, tnames, style)
 
 def run_data(run:str|Path, data:str|Path|None=None)->RunData:
     "The seen side of a finished run, as it trained: its classes (`classes.json`) on `data` (default: the run's own), no filter rerun."
@@ -95,7 +96,8 @@ def run_data(run:str|Path, data:str|Path|None=None)->RunData:
     gone = sorted(set(cl['classes']) - set(train.classes))
     if gone: raise ValueError(f"{run} was trained on classes that {data or info['data']} lacks: {gone[:5]}")
     removed = [(r['source'], r['target'], r['distance']) for r in cl['removed']]
-    return RunData(_restrict(train, cl['classes']), _restrict(val, cl['classes']), cl['classes'], cl['words'], removed, cl['targets'], style)
+    return RunData(_restrict(train, cl['classes']), _restrict(val, cl['classes']), cl['classes'], cl['words'], removed,
+                   cl['targets'], style)
 
 # %% ../nbs/04a_runs.ipynb #217424c0
 class CheckpointError(Exception): "A checkpoint that cannot be used: missing, unreadable, or from another run."

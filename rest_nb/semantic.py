@@ -92,7 +92,8 @@ class LabelRules:
 
 def load_rules(path:str|Path|None=None)->LabelRules:
     "Label rules from a JSON file (default: the one shipped in `rest_nb/label_rules/`)."
-    txt = Path(path).read_text() if path else resources.files('rest_nb').joinpath('label_rules', 'label_rules.json').read_text()
+    txt = Path(path).read_text() if path else resources.files('rest_nb').joinpath('label_rules',
+                                                                                  'label_rules.json').read_text()
     d = json.loads(txt)
     return LabelRules(frozenset(d.get('stop_words', [])), frozenset(d.get('keep', [])), dict(d.get('rename', {})))
 
@@ -245,5 +246,6 @@ def rest_overlap(
     if out:
         from rest_nb.core import atomic_write
         with atomic_write(out) as tmp:
-            tmp.write_text(json.dumps({'source': source, 'targets': targets, 'vectors': str(vectors), 'threshold': threshold,
+            tmp.write_text(json.dumps({'source': source, 'targets': targets, 'vectors': str(vectors),
+                                       'threshold': threshold,
                                        'kept': o.kept, 'removed': [dict(source=s, target=t, distance=d) for s, t, d in o.removed]}, indent=1))

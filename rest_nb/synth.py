@@ -46,7 +46,8 @@ SYNTH_PRESETS = {
     # a GPU-sized variant: 224x224, longer videos (the paper samples 16 frames at stride 6 from real videos)
     'gpu224': lambda: SynthConfig(size=224, frames=32, fps=25, train=100, val=10, test=30),
     # a few seconds of generation, for tests
-    'mini': lambda: SynthConfig(size=32, frames=8, train=3, val=1, test=2, n_target=3, verbs=VERBS[:6], nouns=NOUNS[:4]),
+    'mini': lambda: SynthConfig(size=32, frames=8, train=3, val=1, test=2, n_target=3, verbs=VERBS[:6],
+                                nouns=NOUNS[:4]),
 }
 
 # %% ../nbs/01_synth.ipynb #2fb52048

@@ -17,7 +17,8 @@ def make_bad_videos(folder:str|Path)->dict[str, Path]:
     "Write one real file of each bad kind into `folder`; returns kind -> path (the `missing` one is not written)."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     frames = np.random.default_rng(0).integers(0, 256, (48, 32, 32, 3), dtype=np.uint8)
-    bad = {k: folder/f'{k}.mp4' for k in ('missing', 'zero_bytes', 'truncated', 'truncated_faststart', 'text', 'one_frame')}
+    bad = {k: folder/f'{k}.mp4' for k in ('missing', 'zero_bytes', 'truncated', 'truncated_faststart',
+                                          'text', 'one_frame')}
     full = write_video(frames, folder/'full.tmp.mp4')
     with av.open(str(folder/'fs.tmp.mp4'), 'w', options={'movflags': 'faststart'}) as c:   # index (moov) before the data
         s = c.add_stream('libx264', rate=8); s.height, s.width, s.pix_fmt = 32, 32, 'yuv420p'

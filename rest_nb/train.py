@@ -129,7 +129,8 @@ def _append_jsonl(path:Path, rec:dict):
 # %% ../nbs/05_train.ipynb #93ebdefc
 class Trainer:
     "One training run of `cfg` on `data`, writing checkpoints and metrics into `out`."
-    def __init__(self, cfg:Config|None, data:str|Path|None, out:str|Path, resume:bool=False, targets:list[str]|None=None,
+    def __init__(self, cfg:Config|None, data:str|Path|None, out:str|Path, resume:bool=False,
+                 targets:list[str]|None=None,
                  threshold:float=0.05, vectors=DEFAULT_VECTORS, device:str|torch.device|None=None, progress:bool=True):
         self.out, self.progress = Path(out), progress
         self.last, self.best_path, self.metrics = self.out/'last.pt', self.out/'best.pt', self.out/'metrics.jsonl'
@@ -155,13 +156,16 @@ class Trainer:
         if self.device.type == 'cuda' and self.world > 1: self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
         self.warm = WarmupNet(self.model.encoder, n).to(self.device)
         word_ids = [self.tok.encode(w)[:cfg.model.max_words] for w in self.data.words]
-        self.train_ds = LabelledClips(VideoDataset(self.data.train, cfg.clip, train=True, seed=t.seed, frames=self._frames(self.data.train)),
+        self.train_ds = LabelledClips(VideoDataset(self.data.train, cfg.clip, train=True, seed=t.seed,
+                                                   frames=self._frames(self.data.train)),
                                       word_ids, t.mask_prob, t.seed)
         self.val_ds = VideoDataset(self.data.val, dataclasses.replace(cfg.clip, test_clips=1), train=False,
                                    frames=self._frames(self.data.val))
         self.sampler = EpochSampler(len(self.train_ds), True, t.seed, self.rank, self.world, keyed=True)
         self.train_dl = self._loader(self.train_ds, self.sampler, collate_labelled, drop_last=True)
-        self.val_dl = self._loader(self.val_ds, EpochSampler(len(self.val_ds), False, 0, self.rank, self.world, pad=False), collate_clips)
+        self.val_dl = self._loader(self.val_ds,
+                                   EpochSampler(len(self.val_ds), False, 0, self.rank,
+                                                self.world, pad=False), collate_clips)
         self.steps_per_epoch = len(self.sampler)//t.batch_size
         if self.steps_per_epoch == 0:
             raise ValueError(f"{len(self.sampler)} training videos per process are fewer than train.batch_size={t.batch_size}")
@@ -178,7 +182,8 @@ class Trainer:
 def _loader(self:Trainer, ds, sampler, collate, drop_last=False)->DataLoader:
     "One loader for the whole run: its workers persist across epochs (the sampler tells them the epoch) and prefetch."
     t = self.cfg.train
-    return DataLoader(ds, batch_size=t.batch_size, sampler=sampler, num_workers=t.workers, drop_last=drop_last, collate_fn=collate,
+    return DataLoader(ds, batch_size=t.batch_size, sampler=sampler, num_workers=t.workers, drop_last=drop_last,
+                      collate_fn=collate,
                       pin_memory=self.device.type == 'cuda', persistent_workers=t.workers > 0, prefetch_factor=4 if t.workers else None,
                       generator=torch.Generator().manual_seed(t.seed))   # workers' seeds, without drawing from the global RNG
 
@@ -208,13 +213,15 @@ def _start_run_files(self:Trainer, data, targets, threshold, vectors):
     self.metrics.unlink(missing_ok=True)
     removed = [dict(source=s, target=t, distance=d) for s, t, d in self.data.removed]
     for name, obj in (('config.json', self.cfg.to_dict()),
-                      ('run.json', {'data': str(Path(data).resolve()), 'targets': targets, 'threshold': threshold, 'vectors': str(vectors),
+                      ('run.json', {'data': str(Path(data).resolve()), 'targets': targets, 'threshold': threshold,
+                                    'vectors': str(vectors),
                                     'version': rest_nb.__version__, 'world_size': self.world}),
                       ('classes.json', {'classes': self.data.classes, 'words': self.data.words, 'removed': removed,
                                         'targets': self.data.targets})):
         with atomic_write(self.out/name) as tmp: tmp.write_text(json.dumps(obj, indent=1))
     self.tok.save(self.out/'tokenizer.json')
-    _append_jsonl(self.metrics, {'type': 'run', 'version': rest_nb.__version__, 'config': self.cfg.to_dict(), 'world_size': self.world,
+    _append_jsonl(self.metrics, {'type': 'run', 'version': rest_nb.__version__, 'config': self.cfg.to_dict(),
+                                 'world_size': self.world,
                                  'kept_classes': len(self.data.classes), 'removed_classes': removed,
                                  'train_videos': len(self.data.train), 'val_videos': len(self.data.val)})
 
@@ -273,7 +280,9 @@ def _restore(self:Trainer, ck:dict):
     if self.rank == 0 and self.metrics.exists():                    # drop what was logged after the checkpoint
         keep = [l for l in self.metrics.read_text().splitlines() if _parses(l) and json.loads(l).get('global_step', 0) <= self.global_step]
         with atomic_write(self.metrics) as tmp: tmp.write_text(''.join(l + '\n' for l in keep))
-        _append_jsonl(self.metrics, {'type': 'resume', 'global_step': self.global_step, 'epoch': self.epoch, 'step_in_epoch': self.step_in_epoch})
+        _append_jsonl(self.metrics,
+                      {'type': 'resume', 'global_step': self.global_step, 'epoch': self.epoch,
+                       'step_in_epoch': self.step_in_epoch})
 
 # %% ../nbs/05_train.ipynb #31cba01f
 @patch
@@ -292,11 +301,13 @@ def validate(self:Trainer)->dict:
             logits = net(x.flatten(0, 1))['logits']
         if logits is None: net.train(was); return {'val_acc': None, 'val_loss': None}
         logits = logits.float().view(B, N, -1).mean(1)                 # average the clip predictions
-        tot += torch.tensor([(logits.argmax(1) == y).sum().item(), nn.functional.cross_entropy(logits, y, reduction='sum').item(), B],
+        tot += torch.tensor([(logits.argmax(1) == y).sum().item(),
+                             nn.functional.cross_entropy(logits, y, reduction='sum').item(), B],
                             dtype=torch.float64, device=self.device)
     if self.world > 1: dist.all_reduce(tot)
     net.train(was)
-    return {'val_acc': (tot[0]/tot[2]).item() if tot[2] else None, 'val_loss': (tot[1]/tot[2]).item() if tot[2] else None}
+    return {'val_acc': (tot[0]/tot[2]).item() if tot[2] else None,
+            'val_loss': (tot[1]/tot[2]).item() if tot[2] else None}
 
 # %% ../nbs/05_train.ipynb #ae4099ce
 @patch
@@ -444,7 +455,8 @@ def fit(self:Trainer)->dict:
 @patch
 def _summary(self:Trainer, history:list[dict])->dict:
     last = history[-1] if history else {}
-    s = {'run': str(self.out), 'epochs': self.cfg.train.warmup_epochs + self.cfg.train.joint_epochs, 'global_steps': self.global_step,
+    s = {'run': str(self.out), 'epochs': self.cfg.train.warmup_epochs + self.cfg.train.joint_epochs,
+         'global_steps': self.global_step,
          'best_val_acc': self.best_acc if self.best_acc >= 0 else None, 'last_val_acc': last.get('val_acc'),
          'chance': 1/len(self.data.classes), 'classes': len(self.data.classes), 'removed_classes': len(self.data.removed),
          'skipped_videos': len(self.skips), 'history': history}
@@ -475,7 +487,8 @@ def plot_runs(runs:dict, ax=None, x:str='elapsed'):
         h = run_history(r) if isinstance(r, (str, Path)) else r
         xs = [e[x] + (x == 'epoch') for e in h if e['val_acc'] is not None]
         ax.plot(xs, [e['val_acc'] for e in h if e['val_acc'] is not None], marker='.', label=label)
-    ax.set(xlabel='wall-clock seconds (training + validation)' if x == 'elapsed' else x, ylabel='seen-class val accuracy', ylim=(0, 1))
+    ax.set(xlabel='wall-clock seconds (training + validation)' if x == 'elapsed' else x,
+           ylabel='seen-class val accuracy', ylim=(0, 1))
     ax.grid(alpha=0.3); ax.legend(fontsize=8)
     return ax.figure
 
@@ -511,7 +524,8 @@ def demo_run(data:str|Path|None=None, # a rest_synth benchmark (default: `demo_b
     cfg = apply_overrides(preset('tiny'), (DEMO_QUICK if quick else []) + list(overrides or []))
     m = json.loads((data/'manifest.json').read_text())
     kept = load_run_data(data).classes                                 # what the overlap filter keeps (label rules and vectors included)
-    key = hashlib.sha1(json.dumps([cfg.to_dict(), m['config'], m['sets'], kept, rest_nb.__version__]).encode()).hexdigest()[:16]
+    key = hashlib.sha1(json.dumps([cfg.to_dict(), m['config'], m['sets'], kept,
+                                   rest_nb.__version__]).encode()).hexdigest()[:16]
     out = cache_dir(cache)/'demo'/f'run-{key}'
     with _Lock(out.with_name(out.name + '.lock')):
         if not (out/'summary.json').exists():
