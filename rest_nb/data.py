@@ -402,7 +402,8 @@ def _build(self:FrameCache, workers:int|None=None):
              'videos': [j[0] for j in jobs], 'entries': entries}
     (tmp/'index.json').write_text(json.dumps(index))
     try: os.replace(tmp, self.dir)
-    except OSError: shutil.rmtree(tmp, ignore_errors=True)       # another process finished the same cache first: use its copy
+    # another process finished the same cache first: use its copy
+    except OSError: shutil.rmtree(tmp, ignore_errors=True)
 
 # %% ../nbs/02_data.ipynb #373ae8db
 @patch

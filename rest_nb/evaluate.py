@@ -126,7 +126,8 @@ class Evaluator:
     def weights(self, cls:np.ndarray, K, tau, rho, empty:bool=False):
         "Composite weights W = A * S for the unseen classes `cls` (the transfer sees those classes only); `empty`: also the rows without an admissible seen class."
         S = self.S[cls]
-        W, none = composite_weights(S, solve_exact(S, admissible(S, K, tau), rho))   # empty rows: the nearest seen class
+        # empty rows: the nearest seen class
+        W, none = composite_weights(S, solve_exact(S, admissible(S, K, tau), rho))
         return (W, none) if empty else W
 
 # %% ../nbs/07_evaluate.ipynb #70e18bb7
@@ -136,7 +137,8 @@ def scores(self:Evaluator, cls:np.ndarray, W:np.ndarray)->tuple[np.ndarray, np.n
     blocks = [(self.start[c], self.start[c + 1]) for c in cls]
     W = np.asarray(W, np.float64)
     nnz = (W != 0).sum(1)
-    if nnz.max() > 32:                                                 # dense rows: matrix products over the classes' column blocks
+    # dense rows: matrix products over the classes' column blocks
+    if nnz.max() > 32:
         Wn = (W/np.sqrt(np.einsum('js,js->j', W @ self.gram, W))[:, None]).astype(np.float32)
         sc = Wn @ self.Gt if len(cls) == self.S.shape[0] else np.concatenate([Wn @ self.Gt[:, a:b] for a, b in blocks], axis=1)
     else:                                                              # sparse rows: gather the selected rows of G^T
@@ -189,13 +191,15 @@ def run(self:Evaluator, K=5, tau=0.9, rho=3, splits:int=10, keep_scores:bool=Fal
     for s in range(splits):
         cls = np.sort(split_050(n, s))
         sc, ys = self.restrict(full[cls], cls)
-        if tau > 0:                                                    # only constraint II looks at the other unseen classes
+        # only constraint II looks at the other unseen classes
+        if tau > 0:
             Ws = self.weights(cls, K, tau, rho)
             changed = np.flatnonzero((Ws != W[cls]).any(1))
             if len(changed): sc[changed] = self.scores(cls, Ws[changed])[0]
         res.append(_top1_top5_hub(sc, ys))
     out = {**_summary(res, splits), 'K': K, 'tau': tau, 'rho': rho, 'no_admissible': [int(j) for j in empty]}
-    if keep_scores: out.update(scores=full, credit=c1)                 # (unseen, videos) and each video's top-1 credit, videos as `self.y`
+    # (unseen, videos) and each video's top-1 credit, videos as `self.y`
+    if keep_scores: out.update(scores=full, credit=c1)
     return out
 
 # %% ../nbs/07_evaluate.ipynb #2b78ef21
@@ -293,7 +297,8 @@ def cached_features(run:str|Path, videos:VideoList, clips:int=1, which:str='best
         return {'X': d['X'], 'labels': d['labels'], 'index': d['index'], 'skipped': json.loads(str(d['skipped'])),
                 'cached': True}
     t = ck['config']['train']
-    frames = FrameCache(videos, clip.short_side, cache=cache) if t.get('frame_cache') else None   # decoded once, as for training
+    # decoded once, as for training
+    frames = FrameCache(videos, clip.short_side, cache=cache) if t.get('frame_cache') else None
     f = extract_features(model, videos, clip, clips, device=device, progress=progress,
                          precision=t.get('precision', 'fp32'),
                          frames=frames, **kw)
@@ -315,8 +320,10 @@ def read_target(spec:str, data:str|Path|None=None)->tuple[str, VideoList, str]:
         return name, read_manifest(data, name), 'plain'
     p = Path(path).expanduser()
     if p.suffix == '.csv': return name, read_kinetics_csv(p, p.parent), 'kinetics'
-    vl, style = read_folder(p), TARGET_STYLES.get(name.lower(), 'hmdb51')   # other names: folder names with underscores between words
-    beside = [p.parent/'ucfTrainTestlist'/'classInd.txt'] if style == 'ucf101' else []   # the official split folder next to UCF-101/
+    # other names: folder names with underscores between words
+    vl, style = read_folder(p), TARGET_STYLES.get(name.lower(), 'hmdb51')
+    # the official split folder next to UCF-101/
+    beside = [p.parent/'ucfTrainTestlist'/'classInd.txt'] if style == 'ucf101' else []
     for ind in [p/'classInd.txt', p/'ucfTrainTestlist'/'classInd.txt', *beside]:
         if ind.exists():                                               # UCF101's official class list, where it ships
             listed = [l.split()[1] for l in ind.read_text().splitlines() if l.strip()]
@@ -514,7 +521,8 @@ def rest_demo(
     data = Path(data) if data else demo_bench(seed); lap('generate')
     rd = load_run_data(data); lap('filter')
     print(f"benchmark {data}: {len(rd.classes)} seen classes after the overlap filter removed {len(rd.removed)}", flush=True)
-    run = demo_run(data, quick=quick, progress=sys.stdout.isatty()); lap('train')       # progress bars in a terminal only
+    # progress bars in a terminal only
+    run = demo_run(data, quick=quick, progress=sys.stdout.isatty()); lap('train')
     res = evaluate_run(run, data, cv=True, progress=False); t = time.perf_counter()
     clock.update(res['seconds'])
     best = json.loads((run/'summary.json').read_text())['best_val_acc']

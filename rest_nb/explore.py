@@ -361,7 +361,8 @@ def embed_2d(X:np.ndarray, method:str='tsne', seed:int=0, cache=None)->np.ndarra
     else:
         import umap
         Y = umap.UMAP(n_components=2, metric='cosine', n_neighbors=min(15, n - 1), random_state=seed,
-                      n_jobs=1).fit_transform(X)   # a seed makes UMAP single-threaded anyway; saying so silences its warning
+                      # a seed makes UMAP single-threaded anyway; saying so silences its warning
+                      n_jobs=1).fit_transform(X)
     with atomic_write(path) as tmp:
         with open(tmp, 'wb') as f: np.save(f, Y.astype(np.float32))
     return Y.astype(np.float32)
@@ -498,7 +499,8 @@ def update(self:ConfusionExplorer, *_):
     d, ev = self.ex.targets[t], self.ex.evaluator(t)
     st = transfer_state(self.ex, t, *self.c.setting)
     self.C = confusion(st['scores'].T, ev.y, len(d['classes']))           # rows true class, columns predicted
-    self.pred = st['scores'].argmax(0)                                     # each video's best prototype (videos as in ev.y)
+    # each video's best prototype (videos as in ev.y)
+    self.pred = st['scores'].argmax(0)
     self.video_paths = [d['paths'][i] for i in ev.order]                  # the evaluator's video order
     if list(self.cls.options) != d['classes']: self.cls.options = d['classes']; self.cls.value = d['classes'][0]
     self.draw(); self.select()

@@ -286,7 +286,8 @@ def rest_loss(out:dict, labels:torch.Tensor, targets:torch.Tensor|None=None, mlm
                              reduction='none').view(targets.shape)
         m = targets != -100
         per_label = (ce*m).sum(1)/m.sum(1).clamp(min=1)                      # mean over each label's masked words
-        parts['mlm'] = per_label[m.any(1)].mean()                             # then over labels: splits evenly over processes
+        # then over labels: splits evenly over processes
+        parts['mlm'] = per_label[m.any(1)].mean()
     loss = parts.get('cls', 0.) + mlm_weight*parts.get('mlm', 0.)
     return loss, {k: v.item() for k, v in parts.items()}
 

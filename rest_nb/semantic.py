@@ -196,7 +196,8 @@ def filter_overlap(source:list[str], E_source:np.ndarray, targets:list[str], E_t
                    threshold:float=0.05)->Overlap:
     "Remove every source class within cosine distance `threshold` of a target label."
     if not 0 <= threshold <= 2: raise ValueError(f"threshold={threshold}: a cosine distance lies in [0, 2]")
-    unit = lambda E: (E := np.asarray(E, np.float64))/np.linalg.norm(E, axis=1, keepdims=True)   # in float64: a label is at distance 0 from itself
+    # in float64: a label is at distance 0 from itself
+    unit = lambda E: (E := np.asarray(E, np.float64))/np.linalg.norm(E, axis=1, keepdims=True)
     D = np.round(1 - relatedness(unit(E_source), unit(E_targets)), 12)
     near = D.argmin(1)
     dmin = D[np.arange(len(source)), near]

@@ -20,7 +20,8 @@ def make_bad_videos(folder:str|Path)->dict[str, Path]:
     bad = {k: folder/f'{k}.mp4' for k in ('missing', 'zero_bytes', 'truncated', 'truncated_faststart',
                                           'text', 'one_frame')}
     full = write_video(frames, folder/'full.tmp.mp4')
-    with av.open(str(folder/'fs.tmp.mp4'), 'w', options={'movflags': 'faststart'}) as c:   # index (moov) before the data
+    # index (moov) before the data
+    with av.open(str(folder/'fs.tmp.mp4'), 'w', options={'movflags': 'faststart'}) as c:
         s = c.add_stream('libx264', rate=8); s.height, s.width, s.pix_fmt = 32, 32, 'yuv420p'
         for f in frames:
             for p in s.encode(av.VideoFrame.from_ndarray(f, format='rgb24')): c.mux(p)

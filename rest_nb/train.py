@@ -145,14 +145,16 @@ class Trainer:
         self.cfg, t = cfg, cfg.train
         self.rank, self.world, self.device = init_distributed(torch.device(device) if device else None)
         seed_everything(t.seed, deterministic=self.device.type == 'cpu')
-        if self.device.type == 'cuda': torch.backends.cudnn.benchmark = True   # fixed clip shapes: let cuDNN pick its fastest kernels
+        # fixed clip shapes: let cuDNN pick its fastest kernels
+        if self.device.type == 'cuda': torch.backends.cudnn.benchmark = True
         self.data = load_run_data(data, targets, threshold, vectors)
         if self.ck is not None and self.ck['classes'] != self.data.classes:
             raise CheckpointError(f"{self.last} was trained on other classes than {data} gives now")
         self.tok = Tokenizer.from_labels(self.data.words)
         n = len(self.data.classes)
         self.model = build_model(cfg, n, len(self.tok)).to(self.device)
-        if isinstance(self.model.encoder, FrameEncoder): self.model.encoder.channels_last()   # faster convolutions on GPUs and CPUs
+        # faster convolutions on GPUs and CPUs
+        if isinstance(self.model.encoder, FrameEncoder): self.model.encoder.channels_last()
         if self.device.type == 'cuda' and self.world > 1: self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
         self.warm = WarmupNet(self.model.encoder, n).to(self.device)
         word_ids = [self.tok.encode(w)[:cfg.model.max_words] for w in self.data.words]
@@ -185,7 +187,8 @@ def _loader(self:Trainer, ds, sampler, collate, drop_last=False)->DataLoader:
     return DataLoader(ds, batch_size=t.batch_size, sampler=sampler, num_workers=t.workers, drop_last=drop_last,
                       collate_fn=collate,
                       pin_memory=self.device.type == 'cuda', persistent_workers=t.workers > 0, prefetch_factor=4 if t.workers else None,
-                      generator=torch.Generator().manual_seed(t.seed))   # workers' seeds, without drawing from the global RNG
+                      # workers' seeds, without drawing from the global RNG
+                      generator=torch.Generator().manual_seed(t.seed))
 
 # %% ../nbs/05_train.ipynb #cba06a6c
 @patch
@@ -230,7 +233,8 @@ def _start_run_files(self:Trainer, data, targets, threshold, vectors):
 def _setup_stage(self:Trainer, stage:str):
     "Optimizer, scheduler and (possibly DDP-wrapped, compiled) network of `stage`."
     import gc
-    self.net = None; gc.collect()                                  # drop the previous stage's DDP wrapper and its gradient hooks
+    # drop the previous stage's DDP wrapper and its gradient hooks
+    self.net = None; gc.collect()
     t, scale = self.cfg.train, (self.world if self.cfg.train.scale_lr else 1)
     if stage == 'warmup':
         net = self.warm
@@ -326,7 +330,8 @@ def _step(self:Trainer, b:dict)->dict:
     self.scaler.step(self.opt); self.scaler.update(); self.sched.step()
     acc = (out['logits'].argmax(1) == y).float().mean().item() if out['logits'] is not None else None
     rec = {'loss': loss.item(), **parts, 'acc': acc}
-    if self.world > 1:                                                 # log the global batch's figures, not one process's share
+    # log the global batch's figures, not one process's share
+    if self.world > 1:
         keys = [k for k, v in rec.items() if v is not None]
         v = torch.tensor([rec[k] for k in keys], dtype=torch.float64, device=self.device)
         dist.all_reduce(v); rec.update({k: x/self.world for k, x in zip(keys, v.tolist())})
@@ -425,7 +430,8 @@ def fit(self:Trainer)->dict:
     total = t.warmup_epochs + t.joint_epochs
     if self.ck is not None: self._restore(self.ck); self.ck = None
     show = self.progress and self.rank == 0
-    bars = show and (fpb.IN_NOTEBOOK or sys.stdout.isatty())          # bars in notebooks and terminals; log files get epoch lines
+    # bars in notebooks and terminals; log files get epoch lines
+    bars = show and (fpb.IN_NOTEBOOK or sys.stdout.isatty())
     mb = master_bar(range(self.epoch, total)) if bars else range(self.epoch, total)
     history, curve, val_curve, stop = [], [], [], _StopFlag(self.world, self.device)
     self.rng = _rng_state()
@@ -523,7 +529,8 @@ def demo_run(data:str|Path|None=None, # a rest_synth benchmark (default: `demo_b
     quick = bool(os.environ.get('IN_TEST') or os.environ.get('REST_NB_QUICK')) if quick is None else quick
     cfg = apply_overrides(preset('tiny'), (DEMO_QUICK if quick else []) + list(overrides or []))
     m = json.loads((data/'manifest.json').read_text())
-    kept = load_run_data(data).classes                                 # what the overlap filter keeps (label rules and vectors included)
+    # what the overlap filter keeps (label rules and vectors included)
+    kept = load_run_data(data).classes
     key = hashlib.sha1(json.dumps([cfg.to_dict(), m['config'], m['sets'], kept,
                                    rest_nb.__version__]).encode()).hexdigest()[:16]
     out = cache_dir(cache)/'demo'/f'run-{key}'

@@ -56,7 +56,8 @@ def relative_ratio(S:Tensor)->np.ndarray:
     if n_u == 1: return np.full(D.shape, np.inf)                     # no other unseen class to compare with
     first = D.argmin(0)                                               # the closest unseen class of every seen class
     second = np.partition(D, 1, axis=0)[1]
-    others = np.where(np.arange(n_u)[:, None] == first[None], second[None], D[first, np.arange(n_s)][None])   # min over k != j
+    # min over k != j
+    others = np.where(np.arange(n_u)[:, None] == first[None], second[None], D[first, np.arange(n_s)][None])
     return np.divide(others, D, out=np.full(D.shape, np.inf), where=D > 0)   # D = 0: an infinite (or undefined) ratio
 
 def relative_mask(S:Tensor, tau:float)->Tensor:
