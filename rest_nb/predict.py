@@ -164,8 +164,8 @@ class PredictPanel:
                                  layout=W.Layout(width='360px', height='160px'))
         self.folder = W.Text(value=str(folder), description='folder', layout=W.Layout(width='520px'))
         self.videos = W.SelectMultiple(description='videos', rows=8, layout=W.Layout(width='520px'))
-        self.button, self.status, self.results = W.Button(description='predict',
-                                                          button_style='primary'), W.HTML(), W.VBox()
+        self.button = W.Button(description='predict', button_style='primary')
+        self.status, self.results = W.HTML(), W.VBox()
         self.folder.observe(lambda _: self._list(), names='value')
         self.button.on_click(lambda _: self.run())
         self._list(videos)
