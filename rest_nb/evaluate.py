@@ -20,8 +20,9 @@ from .runs import LoadedRun, load_run, run_data, load_run_data
 __all__ = ['TIE_ATOL', 'TRANSFER_ROWS', 'DEFAULT_GRID', 'ROW_GRIDS', 'TARGET_STYLES', 'DEMO_PROMISES', 'extract_features', 'l2n',
            'cosine_scores', 'topk_share', 'topk_accuracy', 'confusion', 'per_class_accuracy', 'hubness', 'split_050',
            'Evaluator', 'baseline_scores', 'reverse_scores', 'fixed_choices', 'ablation_table', 'cross_validate',
-           'ablation_choices', 'cached_features', 'read_target', 'transfer_inputs', 'evaluate_run', 'results_text',
-           'table2_text', 'rest_features', 'parse_constraint', 'rest_eval', 'demo_checks', 'checks_text', 'rest_demo']
+           'ablation_choices', 'cached_features', 'read_target', 'transfer_inputs', 'evaluate_run', 'constraint_text',
+           'results_text', 'table2_text', 'rest_features', 'parse_constraint', 'rest_eval', 'demo_checks',
+           'checks_text', 'rest_demo']
 
 # %% ../nbs/07_evaluate.ipynb #9dc0b656
 @torch.no_grad()
@@ -347,7 +348,7 @@ def transfer_inputs(run:str|Path, data:str|Path|None=None, targets:list[str]|Non
     feats = lambda v, n: cached_features(run, v, n, cache=cache, device=device, progress=progress, loaded=loaded)
     ftr, fva = feats(rd.train, 1), feats(rd.val, 1)                     # the seen side: one centre clip per video
     E_seen = embed_labels(rd.classes, kv, rd.style)
-    out = {'run': run, 'data': data, 'clips': clips, 'classes': rd.classes, 'E_seen': E_seen, 'train': ftr, 'val': fva,
+    out = {'run': run, 'data': data, 'clips': clips, 'classes': rd.classes, 'kv': kv, 'loaded': loaded, 'E_seen': E_seen, 'train': ftr, 'val': fva,
            'P': seen_prototypes(torch.as_tensor(ftr['X']), torch.as_tensor(ftr['labels']),
                                 len(rd.classes)).numpy(), 'targets': {}}
     if targets is None:                                                # [] gives the seen side alone
@@ -389,19 +390,21 @@ def evaluate_run(run:str|Path, data:str|Path|None=None, targets:list[str]|None=N
     return results
 
 # %% ../nbs/07_evaluate.ipynb #fa2b7a92
-def _off(v)->str: return 'off' if v is None or v == 0 else f'{v:g}'
+def constraint_text(v)->str:
+    "A K, tau or rho as shown: 'off' for a constraint switched off (None, or tau=0)."
+    return 'off' if v is None or v == 0 else f'{v:g}'
 
 def results_text(res:dict)->str:
     "The ablation table of each target set as text, each row with its (K, tau, rho)."
     cv = res['cv']['all constraints']['cv_top1'] if res['cv'] else None
-    lines = [f"run {Path(res['run']).name}  clips {res['clips']}  all constraints: K={_off(res['K'])} tau={_off(res['tau'])} rho={_off(res['rho'])}"
+    lines = [f"run {Path(res['run']).name}  clips {res['clips']}  all constraints: K={constraint_text(res['K'])} tau={constraint_text(res['tau'])} rho={constraint_text(res['rho'])}"
              + (f"  (cross-validated per row over the seen classes; held-out seen top-1 {cv:.3f})" if cv is not None else '')]
     for t, r in res['targets'].items():
         lines.append(f"\n{t}: {len(r['classes'])} unseen classes, {r['videos']} videos" + (f", {len(r['skipped'])} skipped" if r['skipped'] else ''))
         lines.append(f"  {'variant':34s} {'space':5s} {'K':>4s} {'tau':>4s} {'rho':>4s} {'0/100 top1':>10s} {'top5':>6s} {'skew':>6s} "
                      f"{'0/50 top1':>13s} {'top5':>6s}  no admissible")
         for row in r['table']:
-            kt = ' '.join(f"{_off(row[k]) if row['space'] == 'V' or (k == 'rho' and row['rho']) else '':>4s}" for k in ('K', 'tau', 'rho'))
+            kt = ' '.join(f"{constraint_text(row[k]) if row['space'] == 'V' or (k == 'rho' and row['rho']) else '':>4s}" for k in ('K', 'tau', 'rho'))
             lines.append(f"  {row['variant']:34s} {row['space']:5s} {kt} {100*row['0/100 top1']:10.1f} {100*row['0/100 top5']:6.1f} "
                          f"{row['0/100 skew']:6.2f} {100*row['0/50 top1_mean']:6.1f} ± {100*row['0/50 top1_std']:4.1f} {100*row['0/50 top5_mean']:6.1f}"
                          + (f"  {row['no_admissible']}" if row['no_admissible'] else ''))
@@ -412,7 +415,7 @@ def table2_text(by_clips:dict)->str:
     first = next(iter(by_clips.values()))
     sets = list(first['targets'])
     head = '  '.join(f"{f'{t} {p}':>16s}" for t in sets for p in ('0/50', '0/100'))
-    lines = [f"ResT, all constraints (K={_off(first['K'])}, tau={_off(first['tau'])}, rho={_off(first['rho'])}); top-1 and top-5 in %",
+    lines = [f"ResT, all constraints (K={constraint_text(first['K'])}, tau={constraint_text(first['tau'])}, rho={constraint_text(first['rho'])}); top-1 and top-5 in %",
              f"{'clips':>6s} {'':6s}  {head}"]
     for n, res in by_clips.items():
         rows = {t: {r['variant']: r for r in res['targets'][t]['table']}['all constraints'] for t in sets}

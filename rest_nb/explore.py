@@ -16,7 +16,7 @@ from .core import cache_dir, atomic_write
 from .data import open_video, read_frames, VideoError
 from .semantic import relatedness, normalise_label
 from .transfer import admissible, knn_mask, relative_ratio, solve_exact, composite_weights, composite_prototypes
-from .evaluate import Evaluator, transfer_inputs, cross_validate, confusion, l2n
+from .evaluate import Evaluator, constraint_text, transfer_inputs, cross_validate, confusion, l2n
 
 # %% auto #0
 __all__ = ['Exploration', 'explore', 'transfer_state', 'composition', 'composition_text', 'Controls', 'adjacency_figure',
@@ -101,8 +101,6 @@ _K_STEPS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30, 50, 100)
 _TAU_STEPS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2, 1.5)
 _RHO_STEPS = (1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50)
 
-def _fmt(v)->str: return 'off' if v is None or v == 0 else f'{v:g}'
-
 def _int_options(steps, cv, n_seen)->list[str]:
     "Slider labels: the steps below the number of seen classes (and the cross-validated value), then 'off'."
     return [str(v) for v in sorted({s for s in steps if s < n_seen} | ({cv} if cv is not None else set()))] + ['off']
@@ -115,15 +113,15 @@ class Controls:
     def __init__(self, ex:Exploration, target:str|None=None):
         self.ex, cv, n = ex, ex.cv, len(ex.seen)
         sl = dict(continuous_update=True, layout=W.Layout(width='320px'))
-        self.K = W.SelectionSlider(options=_int_options(_K_STEPS, cv['K'], n), value=_fmt(cv['K']),
+        self.K = W.SelectionSlider(options=_int_options(_K_STEPS, cv['K'], n), value=constraint_text(cv['K']),
                                    description='K', **sl)
-        self.tau = W.SelectionSlider(options=_tau_options(cv['tau']), value=_fmt(cv['tau']), description='tau', **sl)
-        self.rho = W.SelectionSlider(options=_int_options(_RHO_STEPS, cv['rho'], n), value=_fmt(cv['rho']),
+        self.tau = W.SelectionSlider(options=_tau_options(cv['tau']), value=constraint_text(cv['tau']), description='tau', **sl)
+        self.rho = W.SelectionSlider(options=_int_options(_RHO_STEPS, cv['rho'], n), value=constraint_text(cv['rho']),
                                      description='rho', **sl)
         self.target = W.Dropdown(options=list(ex.targets), value=target or next(iter(ex.targets)),
                                  description='target set')
-        self.cv_button = W.Button(description=f"back to the cross-validated choice: K={_fmt(cv['K'])}, tau={_fmt(cv['tau'])}, "
-                                              f"rho={_fmt(cv['rho'])}", layout=W.Layout(width='auto'))
+        self.cv_button = W.Button(description=f"back to the cross-validated choice: K={constraint_text(cv['K'])}, tau={constraint_text(cv['tau'])}, "
+                                              f"rho={constraint_text(cv['rho'])}", layout=W.Layout(width='auto'))
         self.cv_button.on_click(lambda _: self.to_cv())
         self._subs, self._hold = [], False
         for w in (self.K, self.tau, self.rho, self.target): w.observe(self._changed, names='value')
@@ -144,7 +142,7 @@ class Controls:
         "Move several sliders (K=, tau=, rho=, in the library's values) with one update."
         self._hold = True
         try:
-            for k, v in kw.items(): getattr(self, k).value = _fmt(v)
+            for k, v in kw.items(): getattr(self, k).value = constraint_text(v)
         finally: self._hold = False
         self._changed()
     def to_cv(self): self.set(K=self.ex.cv['K'], tau=self.ex.cv['tau'], rho=self.ex.cv['rho'])
@@ -242,7 +240,7 @@ def update(self:TransferExplorer, *_):
         self.bars.data[1].update(x=d['classes'], y=st['per_class'])
     A = solve_exact(d['S'], admissible(d['S'], K, tau), rho).numpy()
     self.adj.show(d['S'], A, d['classes'], self.ex.seen,
-                  f"adjacency A for K={_fmt(K)}, tau={_fmt(tau)}, rho={_fmt(rho)}")
+                  f"adjacency A for K={constraint_text(K)}, tau={constraint_text(tau)}, rho={constraint_text(rho)}")
     if list(self.inspect.options) != d['classes']: self.inspect.options = d['classes']; self.inspect.value = d['classes'][0]
     else: self.show_composition()
     self.timing = {'numbers_ms': 1e3*st['seconds'], 'panel_ms': 1e3*(time.perf_counter() - t0)}
@@ -336,7 +334,7 @@ def update(self:RelatednessView, *_):
         else: self.note.value = f"No second source: {why}"
         self.unseen.options = d['classes']; self.unseen.value = d['classes'][0]
     A = solve_exact(S, admissible(S, K, tau), rho).numpy()
-    self.adj.show(S, A, d['classes'], self.ex.seen, f"adjacency A for K={_fmt(K)}, tau={_fmt(tau)}, rho={_fmt(rho)}")
+    self.adj.show(S, A, d['classes'], self.ex.seen, f"adjacency A for K={constraint_text(K)}, tau={constraint_text(tau)}, rho={constraint_text(rho)}")
     self._ratio()
 
 @patch
@@ -454,7 +452,7 @@ def draw(self:PrototypeMap):
                                  marker=dict(size=7, color='black', symbol='diamond-open'), text=self.ex.seen, hoverinfo='text'))
     K, tau, rho = self.c.setting
     fig = go.Figure(traces, layout=dict(title=f"{self.method.value.upper()} of {self._target}: videos (dots), class means (x), "
-                                              f"composite prototypes (stars) for K={_fmt(K)}, tau={_fmt(tau)}, rho={_fmt(rho)}"))
+                                              f"composite prototypes (stars) for K={constraint_text(K)}, tau={constraint_text(tau)}, rho={constraint_text(rho)}"))
     _replace(self.fig, fig)
 
 # %% ../nbs/08_explore.ipynb #4279fb37
@@ -521,7 +519,7 @@ def draw(self:ConfusionExplorer):
     with self.fig.batch_update():
         self.fig.data[0].update(z=self.C[np.ix_(o, o)], x=names, y=names,
                                 hovertemplate='true %{y}<br>predicted %{x}<br>%{z:.1f} videos<extra></extra>')
-        self.fig.layout.update(title=f"confusion, K={_fmt(self.c.setting[0])}, tau={_fmt(self.c.setting[1])}, rho={_fmt(self.c.setting[2])} "
+        self.fig.layout.update(title=f"confusion, K={constraint_text(self.c.setting[0])}, tau={constraint_text(self.c.setting[1])}, rho={constraint_text(self.c.setting[2])} "
                                      f"(sorted by {self.sort.value})", height=max(350, 20*len(names) + 150),
                                yaxis=dict(autorange='reversed', title='true'), xaxis=dict(title='predicted'), margin=dict(l=10, r=10, t=40, b=10))
 
@@ -561,7 +559,7 @@ def snapshot(view):
     c = getattr(view, 'c', None)
     if c is not None:
         K, tau, rho = c.setting
-        display(HTML(f"<p>snapshot for <b>{c.target.value}</b>, K={_fmt(K)}, tau={_fmt(tau)}, rho={_fmt(rho)}</p>"))
+        display(HTML(f"<p>snapshot for <b>{c.target.value}</b>, K={constraint_text(K)}, tau={constraint_text(tau)}, rho={constraint_text(rho)}</p>"))
     for w in _parts(view.widget):
         if isinstance(w, go.FigureWidget) and w.data: show_static(go.Figure(w))
         elif isinstance(w, W.HTML) and w.value: display(HTML(w.value))

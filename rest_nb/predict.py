@@ -13,9 +13,9 @@ from IPython.display import display
 from fastcore.script import call_parse, Param
 from .core import default_device, atomic_write
 from .data import VideoList, VideoRecord, find_videos
-from .semantic import load_vectors, load_rules, normalise_label, label_vector_words, embed_labels, relatedness
+from .semantic import load_rules, normalise_label, label_vector_words, embed_labels, relatedness
 from .transfer import admissible, solve_exact, composite_weights
-from .runs import LoadedRun, load_run
+from .runs import LoadedRun
 from .evaluate import cached_features, transfer_inputs, ablation_choices, cosine_scores, parse_constraint
 
 # %% auto #0
@@ -57,9 +57,7 @@ def predictor(run:str|Path|None=None, vectors=None, device=None, cache=None)->Pr
         c = ablation_choices(inp['train']['X'], inp['train']['labels'], inp['val']['X'],
                              inp['val']['labels'], inp['E_seen'])['all constraints']
         choice = {'K': c['K'], 'tau': c['tau'], 'rho': c['rho'], 'from': 'cross-validated now over the seen classes'}
-    info = _json.loads((run/'run.json').read_text())
-    return Predictor(run, inp['classes'], inp['P'], inp['E_seen'], load_vectors(vectors or info['vectors']), choice,
-                     load_run(run, device=device), device, cache)
+    return Predictor(run, inp['classes'], inp['P'], inp['E_seen'], inp['kv'], choice, inp['loaded'], device, cache)
 
 # %% ../nbs/13_predict.ipynb #41e82934
 def label_problems(labels:list[str], kv, rules=None)->list[dict]:
