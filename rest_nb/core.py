@@ -22,29 +22,34 @@ BACKBONES = ('tiny_cnn', 'resnet18', 'resnet34', 'resnet101', 'mobilenet_v2', 'v
 def _int(lo=None): return ('int', lambda v: lo is None or v >= lo, 'an integer' + ('' if lo is None else f' >= {lo}'))
 def _num(lo=None, hi=None, lo_open=False, hi_open=True):
     ok = lambda v: (lo is None or (v > lo if lo_open else v >= lo)) and (hi is None or (v < hi if hi_open else v <= hi))
-    rng = ('' if lo is None else f" {'>' if lo_open else '>='} {lo}") + ('' if hi is None else f" and {'<' if hi_open else '<='} {hi}")
+    rng = ('' if lo is None else f" {'>' if lo_open else '>='} {lo}")
+    rng += '' if hi is None else f" and {'<' if hi_open else '<='} {hi}"
     return ('num', ok, 'a number' + rng)
 def _one_of(*opts): return ('str', lambda v: v in opts, 'one of ' + ', '.join(map(str, opts)))
 _BOOL = ('bool', lambda v: True, 'true or false')
 _TRIPLE = ('tuple', lambda v: len(v) == 3 and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v),
            'three numbers')
 
+# %% ../nbs/00_core.ipynb #1709876d
 RULES = {
     'clip': dict(frames=_int(1), stride=_int(1), size=_int(1), short_side=_int(1), test_clips=_int(1), flip=_BOOL,
-                 out_of_bound=_one_of('loop', 'clamp'), fps=('opt', lambda v: v is None or (isinstance(v, (int, float)) and v > 0), 'null or a number > 0'),
-                 min_frames=_int(1), mean=_TRIPLE, std=('tuple', lambda v: _TRIPLE[1](v) and min(v) > 0,
-                                                        'three numbers > 0')),
+                 out_of_bound=_one_of('loop', 'clamp'),
+                 fps=('opt', lambda v: v is None or (isinstance(v, (int, float)) and v > 0), 'null or a number > 0'),
+                 min_frames=_int(1), mean=_TRIPLE,
+                 std=('tuple', lambda v: _TRIPLE[1](v) and min(v) > 0, 'three numbers > 0')),
     'model': dict(backbone=_one_of(*BACKBONES), pretrained=_BOOL, dim=_int(1), layers=_int(1), heads=_int(1),
-                  mlp=_int(1),
-                  dropout=_num(0, 1), pos_std=_num(0), max_words=_int(1), arch=_one_of('transformer', 'rnn', 'lstm'),
-                  attention=_one_of('single', 'cross'), tasks=_one_of('cls+mlm', 'cls', 'mlm'), feat_dim=_int(0), norm=_one_of('batch', 'group')),
+                  mlp=_int(1), dropout=_num(0, 1), pos_std=_num(0), max_words=_int(1),
+                  arch=_one_of('transformer', 'rnn', 'lstm'), attention=_one_of('single', 'cross'),
+                  tasks=_one_of('cls+mlm', 'cls', 'mlm'), feat_dim=_int(0), norm=_one_of('batch', 'group')),
     'train': dict(warmup_epochs=_int(0), joint_epochs=_int(0), batch_size=_int(1), warmup_opt=_one_of('sgd', 'adamw'),
-                  warmup_lr=_num(0, lo_open=True), warmup_wd=_num(0), lr=_num(0, lo_open=True), wd=_num(0), ramp=_num(0, 1),
-                  mlm_weight=_num(0), mask_prob=_num(0, 1, lo_open=True, hi_open=False), momentum=_num(0, 1), workers=_int(0),
-                  frame_cache=_BOOL, seed=_int(), precision=_one_of('bf16', 'fp16', 'fp32'), ckpt_every=_int(0),
+                  warmup_lr=_num(0, lo_open=True), warmup_wd=_num(0), lr=_num(0, lo_open=True), wd=_num(0),
+                  ramp=_num(0, 1), mlm_weight=_num(0), mask_prob=_num(0, 1, lo_open=True, hi_open=False),
+                  momentum=_num(0, 1), workers=_int(0), frame_cache=_BOOL, seed=_int(),
+                  precision=_one_of('bf16', 'fp16', 'fp32'), ckpt_every=_int(0),
                   compile=('opt', lambda v: v in (True, False, 'auto'), 'true, false or auto'), scale_lr=_BOOL),
 }
 
+# %% ../nbs/00_core.ipynb #aeb527e6
 def _type_ok(kind:str, v)->bool:
     if kind == 'int': return isinstance(v, int) and not isinstance(v, bool)
     if kind == 'num': return isinstance(v, (int, float)) and not isinstance(v, bool)
@@ -54,7 +59,8 @@ def _type_ok(kind:str, v)->bool:
     return True
 
 def validate(obj, section:str):
-    "Check every setting of a `ClipConfig`, `ModelConfig` or `TrainConfig` against `RULES`; a ValueError names the first bad one."
+    ("Check every setting of a `ClipConfig`, `ModelConfig` or `TrainConfig` against `RULES`; a ValueError names the "
+     "first bad one.")
     for f in dataclasses.fields(obj):
         kind, ok, what = RULES[section][f.name]
         v = getattr(obj, f.name)
@@ -137,11 +143,16 @@ class Config:
 
     def to_dict(self)->dict: return asdict(self)
     def __post_init__(self):
-        "The checks that span settings: the crop fits the resized frame, heads divide the width, stored features have a size."
+        ("The checks that span settings: the crop fits the resized frame, heads divide the width, stored features "
+         "have a size.")
         c, m = self.clip, self.model
-        if c.short_side < c.size: raise ValueError(f"clip.short_side={c.short_side} is smaller than clip.size={c.size}: the crop would not fit")
-        if m.arch == 'transformer' and m.dim % m.heads: raise ValueError(f"model.dim={m.dim} is not divisible by model.heads={m.heads}")
-        if m.backbone == 'precomputed' and m.feat_dim <= 0: raise ValueError("model.backbone=precomputed needs model.feat_dim > 0, the size of the stored features")
+        if c.short_side < c.size:
+            raise ValueError(f"clip.short_side={c.short_side} is smaller than clip.size={c.size}: the crop "
+                             "would not fit")
+        if m.arch == 'transformer' and m.dim % m.heads:
+            raise ValueError(f"model.dim={m.dim} is not divisible by model.heads={m.heads}")
+        if m.backbone == 'precomputed' and m.feat_dim <= 0:
+            raise ValueError("model.backbone=precomputed needs model.feat_dim > 0, the size of the stored features")
     @classmethod
     def from_dict(cls, d:dict)->Config:
         "Rebuild a config from `to_dict` output (e.g. a run directory's config.json)."
@@ -228,7 +239,8 @@ def cpu_has_bf16()->bool:
 
 def autocast_dtype(device:torch.device|str, precision:str='bf16')->torch.dtype|None:
     "The dtype `torch.autocast` should use for `precision` on `device`; None means plain fp32."
-    if precision not in ('bf16', 'fp16', 'fp32'): raise ValueError(f"precision={precision!r}: expected bf16, fp16 or fp32")
+    if precision not in ('bf16', 'fp16', 'fp32'):
+        raise ValueError(f"precision={precision!r}: expected bf16, fp16 or fp32")
     kind = torch.device(device).type
     if precision == 'fp32' or kind not in ('cuda', 'cpu'): return None
     if kind == 'cuda': return torch.bfloat16 if precision == 'bf16' else torch.float16
@@ -247,10 +259,11 @@ def _in_jupyter()->bool:
     return type(get_ipython()).__name__ == 'ZMQInteractiveShell'
 
 def run_slow(minutes:float, what:str='this cell')->bool:
-    "Whether a long `#| slow` cell should run now: always outside a Jupyter kernel, inside one only with REST_NB_SLOW=1."
+    ("Whether a long `#| slow` cell should run now: always outside a Jupyter kernel, inside one only with "
+     "REST_NB_SLOW=1.")
     if not _in_jupyter() or os.environ.get('REST_NB_SLOW') == '1': return True
     print(f"skipped: {what} takes about {minutes:g} minutes on 2 CPU cores; set os.environ['REST_NB_SLOW'] = '1' "
-          f"and run this cell again to redo it (its stored output is from such a run)")
+          "and run this cell again to redo it (its stored output is from such a run)")
     return False
 
 # %% ../nbs/00_core.ipynb #bb98304a

@@ -86,7 +86,8 @@ def read_folder(root:str|Path, exts=VIDEO_EXTS)->VideoList:
     "Read a folder-per-class layout: every video in `root/<class>/` is labelled `<class>`."
     root = Path(root)
     vids = [p for p in find_videos(root, exts) if p.parent != root]
-    if not vids: raise FileNotFoundError(f"no videos in class folders under {str(root)!r} (expected root/<class>/<video>)")
+    if not vids:
+        raise FileNotFoundError(f"no videos in class folders under {str(root)!r} (expected root/<class>/<video>)")
     classes = sorted({p.relative_to(root).parts[0] for p in vids})
     idx = {c: i for i, c in enumerate(classes)}
     return VideoList(classes, [VideoRecord(p, idx[p.relative_to(root).parts[0]]) for p in vids], root)
@@ -136,7 +137,8 @@ def read_kinetics_csv(csv_path:str|Path, root:str|Path, classes:list[str]|None=N
     with open(csv_path, newline='') as f: rows = list(csv.DictReader(f))
     need = {'label', 'youtube_id', 'time_start', 'time_end'}
     if not rows or not need <= set(rows[0]):
-        raise ValueError(f"{str(csv_path)!r}: expected columns {sorted(need)} (+ split), found {list(rows[0]) if rows else 'no rows'}")
+        raise ValueError(f"{str(csv_path)!r}: expected columns {sorted(need)} (+ split), found "
+                         f"{list(rows[0]) if rows else 'no rows'}")
     classes = list(classes) if classes else sorted({r['label'] for r in rows})
     idx = {c: i for i, c in enumerate(classes)}
     recs, missing = [], []
@@ -145,7 +147,8 @@ def read_kinetics_csv(csv_path:str|Path, root:str|Path, classes:list[str]|None=N
         dirs = [root/r['label'], root/r.get('split', '')/r['label'], root/r.get('split', ''), root]
         cands = [d/(stem + e) for d in dirs for e in exts]
         p = next((c for c in cands if c.exists()), None)
-        if r['label'] not in idx: raise ValueError(f"{str(csv_path)!r}: label {r['label']!r} is not in the given classes")
+        if r['label'] not in idx:
+            raise ValueError(f"{str(csv_path)!r}: label {r['label']!r} is not in the given classes")
         if p: recs.append(VideoRecord(p, idx[r['label']], r.get('split', '')))
         else: missing.append(cands[0])
     return VideoList(classes, recs, root, missing)
@@ -155,7 +158,9 @@ def read_manifest(root:str|Path, name:str='source', split:str|None=None)->VideoL
     "Set `name` (source, target_a, target_b) of a benchmark made by `rest_nb.synth`, optionally one split."
     root = _need_dir(root)
     mp = root/'manifest.json'
-    if not mp.exists(): raise FileNotFoundError(f"no manifest.json in {str(root)!r}: not a benchmark made by rest_synth (or its generation was interrupted)")
+    if not mp.exists():
+        raise FileNotFoundError(f"no manifest.json in {str(root)!r}: not a benchmark made by rest_synth (or its "
+                                "generation was interrupted)")
     m = json.loads(mp.read_text())
     if name not in m['sets']: raise KeyError(f"no set {name!r} in {str(mp)!r}; sets: {', '.join(m['sets'])}")
     s = m['sets'][name]
@@ -231,19 +236,22 @@ def _short(e:Exception)->str:
     return (str(e).strip().splitlines() or [type(e).__name__])[-1][:160]
 
 def read_frames(vr:decord.VideoReader, idx, path='')->np.ndarray:
-    "Decode frames `idx` (uint8 (K, H, W, 3)) of a decord reader or a `CachedVideo`; `VideoError` on a decoding failure."
+    ("Decode frames `idx` (uint8 (K, H, W, 3)) of a decord reader or a `CachedVideo`; `VideoError` on a "
+     "decoding failure.")
     if isinstance(vr, CachedVideo): return vr.frames[np.asarray(idx, dtype=np.int64)]
     try: return vr.get_batch([int(i) for i in idx]).asnumpy()
     except Exception as e: raise VideoError(path, f'frames failed to decode ({_short(e)})') from None
 
 # %% ../nbs/02_data.ipynb #2ae22830
 class CachedVideo:
-    "The decoded frames (uint8 (n, H, W, 3)) and frame start times (seconds) of one video, as a `FrameCache` holds them."
+    ("The decoded frames (uint8 (n, H, W, 3)) and frame start times (seconds) of one video, as a `FrameCache` "
+     "holds them.")
     def __init__(self, frames:np.ndarray, times:np.ndarray): self.frames, self.times = frames, times
     def __len__(self): return len(self.frames)
 
 class ClipSampler:
-    "Decode clips with decord (or read them from a `FrameCache`) and turn them into normalised tensors, following a `ClipConfig`."
+    ("Decode clips with decord (or read them from a `FrameCache`) and turn them into normalised tensors, following a "
+     "`ClipConfig`.")
     def __init__(self, cfg:ClipConfig): self.cfg = cfg
     @property
     def span(self)->int: return (self.cfg.frames - 1)*self.cfg.stride + 1
@@ -261,7 +269,8 @@ class ClipSampler:
         return np.stack([time_indices(ts - ts[0], t0, c.frames, c.stride, c.fps, c.out_of_bound) for t0 in t0s])
 
     def __call__(self, path:str|Path, rng:np.random.Generator|None=None, video:CachedVideo|None=None)->torch.Tensor:
-        "Training clip (T, C, H, W) if `rng` is given, else the test clips (N, T, C, H, W); from `video` if given, else decoded."
+        ("Training clip (T, C, H, W) if `rng` is given, else the test clips (N, T, C, H, W); from `video` if given, "
+         "else decoded.")
         c = self.cfg
         vr = open_video(path, c.min_frames) if video is None else video
         idx = self.indices(vr, rng)
@@ -327,7 +336,8 @@ def video_loader(ds:VideoDataset, batch_size:int=8, shuffle:bool|None=None, work
 
 # %% ../nbs/02_data.ipynb #5439dabc
 def file_stamp(path:str|Path)->tuple[int, int]:
-    "(size, modification time in ns) of `path`, (0, 0) if it does not exist: what cache keys use to notice a changed file."
+    ("(size, modification time in ns) of `path`, (0, 0) if it does not exist: what cache keys use to notice a "
+     "changed file.")
     p = Path(path)
     if not p.exists(): return (0, 0)
     st = p.stat()
@@ -356,7 +366,8 @@ def _one_thread(): torch.set_num_threads(1)                 # pool workers: no n
 
 # %% ../nbs/02_data.ipynb #a0f703a3
 class FrameCache:
-    "Every frame of the videos of a `VideoList`, decoded once with decord and resized to `short_side`: a uint8 memory map."
+    ("Every frame of the videos of a `VideoList`, decoded once with decord and resized to `short_side`: a uint8 "
+     "memory map.")
     def __init__(self, videos:VideoList, short_side:int, cache:str|Path|None=None, workers:int|None=None):
         self.videos, self.short_side = videos, short_side
         recs = [(str(r.path), *file_stamp(r.path)) for r in videos.records]
@@ -373,7 +384,8 @@ class FrameCache:
         "(path, reason) of every video the cache could not decode."
         return [(str(r.path), e['error']) for r, e in zip(self.videos.records, self.index['entries']) if 'error' in e]
     def __repr__(self):
-        return (f"FrameCache({len(self)} videos, {self.index['frames']} frames, {self.nbytes/2**20:.0f} MiB at short side "
+        return (f"FrameCache({len(self)} videos, {self.index['frames']} frames, {self.nbytes/2**20:.0f} MiB at "
+                "short side "
                 f"{self.short_side}, {len(self.unreadable())} unreadable)")
 
 # %% ../nbs/02_data.ipynb #f24f92d0
@@ -506,7 +518,8 @@ class _Decoded:
     def __getitem__(self, idx): return self.vr.get_batch([int(i) for i in idx]).asnumpy()
 
 def _reduced_clip(sampler:ClipSampler, path, rng):
-    "A clip from frames decord scales to the short side while decoding (width rounded up to a multiple of 32, decord's limit)."
+    ("A clip from frames decord scales to the short side while decoding (width rounded up to a multiple of 32, "
+     "decord's limit).")
     vr = open_video(path)
     h, w = vr[0].shape[:2]
     s = sampler.cfg.short_side/min(h, w)

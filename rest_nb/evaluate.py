@@ -66,7 +66,8 @@ def topk_share(sc:np.ndarray, k:int=1)->np.ndarray:
     return above + level*((k - above.sum(0))/level.sum(0))
 
 def topk_accuracy(scores:np.ndarray, y:np.ndarray, k:int=1)->float:
-    "Share of videos whose class is among the k best-scoring prototypes, ties counted as a random tie-break would on average."
+    ("Share of videos whose class is among the k best-scoring prototypes, ties counted as a random tie-break would "
+     "on average.")
     return float(topk_share(scores.T, k)[np.asarray(y), np.arange(len(scores))].mean())
 
 def confusion(scores:np.ndarray, y:np.ndarray, n:int)->np.ndarray:
@@ -97,7 +98,8 @@ def split_050(n:int, s:int)->np.ndarray:
 
 # %% ../nbs/07_evaluate.ipynb #f2428a96
 def _credits(sc:np.ndarray, y:np.ndarray)->tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "Each video's top-1 and top-5 credit and each prototype's N_1, from scores laid out (prototypes, videos), ties shared (as `topk_share`)."
+    ("Each video's top-1 and top-5 credit and each prototype's N_1, from scores laid out (prototypes, videos), ties "
+     "shared (as `topk_share`).")
     true = sc[y, np.arange(sc.shape[1])]
     above = (sc > true + TIE_ATOL).sum(0)                                # prototypes clearly above the true class
     level = (np.abs(sc - true) <= TIE_ATOL).sum(0)                      # level with it, itself included
@@ -110,12 +112,15 @@ def _top1_top5_hub(sc:np.ndarray, y:np.ndarray)->tuple[float, float, float]:
     return float(c1.mean()), float(c5.mean()), _skewness(n1)
 
 class Evaluator:
-    "Zero-shot metrics of target features `X` (labels `y`) from seen prototypes `P` and relatedness `S` (unseen x seen)."
+    ("Zero-shot metrics of target features `X` (labels `y`) from seen prototypes `P` and relatedness `S` "
+     "(unseen x seen).")
     def __init__(self, X:np.ndarray, y:np.ndarray, P:np.ndarray, S:np.ndarray, center:bool=False):
         X, P = np.asarray(X, np.float32), np.asarray(P, np.float32)
-        if X.shape[1] != P.shape[1]: raise ValueError(f"features have dimension {X.shape[1]}, seen prototypes {P.shape[1]}")
+        if X.shape[1] != P.shape[1]:
+            raise ValueError(f"features have dimension {X.shape[1]}, seen prototypes {P.shape[1]}")
         S = check_transfer(S)
-        if S.shape[1] != len(P): raise ValueError(f"relatedness has {S.shape[1]} seen columns, there are {len(P)} seen prototypes")
+        if S.shape[1] != len(P):
+            raise ValueError(f"relatedness has {S.shape[1]} seen columns, there are {len(P)} seen prototypes")
         if center: mu = P.mean(0); X, P = X - mu, P - mu                 # centring: a standard hubness remedy
         y = np.asarray(y)
         order = np.argsort(y, kind='stable')                               # videos grouped by class
@@ -125,7 +130,8 @@ class Evaluator:
         self.start = np.searchsorted(self.y, np.arange(S.shape[0] + 1))    # class c's videos: start[c]:start[c+1]
 
     def weights(self, cls:np.ndarray, K, tau, rho, empty:bool=False):
-        "Composite weights W = A * S for the unseen classes `cls` (the transfer sees those classes only); `empty`: also the rows without an admissible seen class."
+        ("Composite weights W = A * S for the unseen classes `cls` (the transfer sees those classes only); `empty`: "
+         "also the rows without an admissible seen class.")
         S = self.S[cls]
         # empty rows: the nearest seen class
         W, none = composite_weights(S, solve_exact(S, admissible(S, K, tau), rho))
@@ -134,7 +140,8 @@ class Evaluator:
 # %% ../nbs/07_evaluate.ipynb #70e18bb7
 @patch
 def scores(self:Evaluator, cls:np.ndarray, W:np.ndarray)->tuple[np.ndarray, np.ndarray]:
-    "(cosine scores (prototypes, videos) of the videos of classes `cls` against composite rows `W`, their labels 0..len(cls)-1)."
+    ("(cosine scores (prototypes, videos) of the videos of classes `cls` against composite rows `W`, their labels "
+     "0..len(cls)-1).")
     blocks = [(self.start[c], self.start[c + 1]) for c in cls]
     W = np.asarray(W, np.float64)
     nnz = (W != 0).sum(1)
@@ -158,7 +165,8 @@ def scores(self:Evaluator, cls:np.ndarray, W:np.ndarray)->tuple[np.ndarray, np.n
 # %% ../nbs/07_evaluate.ipynb #2ef31509
 @patch
 def restrict(self:Evaluator, sc:np.ndarray, cls:np.ndarray)->tuple[np.ndarray, np.ndarray]:
-    "Columns of `sc` (prototypes, all videos) that belong to the videos of classes `cls`, and their labels 0..len(cls)-1."
+    ("Columns of `sc` (prototypes, all videos) that belong to the videos of classes `cls`, and their labels "
+     "0..len(cls)-1.")
     if len(cls) < self.S.shape[0]: sc = np.concatenate([sc[:, self.start[c]:self.start[c + 1]] for c in cls], axis=1)
     return sc, np.repeat(np.arange(len(cls)), np.diff(self.start)[cls])
 
@@ -183,7 +191,8 @@ def seen_cosines(self:Evaluator)->np.ndarray:
 # %% ../nbs/07_evaluate.ipynb #1ae0359f
 @patch
 def run(self:Evaluator, K=5, tau=0.9, rho=3, splits:int=10, keep_scores:bool=False)->dict:
-    "Top-1, top-5 and skewness on 0/100, their mean and std over the 0/50 splits, the classes left without an admissible seen class."
+    ("Top-1, top-5 and skewness on 0/100, their mean and std over the 0/50 splits, the classes left without an "
+     "admissible seen class.")
     n = self.S.shape[0]
     W, empty = self.weights(np.arange(n), K, tau, rho, empty=True)
     full, y = self.scores(np.arange(n), W)
@@ -224,13 +233,15 @@ def reverse_scores(ev:Evaluator, E_unseen:np.ndarray, E_seen:np.ndarray, rho:int
 TRANSFER_ROWS = ('constraint I only', 'constraints II + III only', 'all constraints')
 
 def fixed_choices(K=5, tau=0.9, rho=3)->dict:
-    "(K, tau, rho) of each constraint row of the ablation for one fixed setting: each row keeps its own constraints, the others off."
+    ("(K, tau, rho) of each constraint row of the ablation for one fixed setting: each row keeps its own constraints, "
+     "the others off.")
     return {'constraint I only': dict(K=K, tau=0., rho=None),
             'constraints II + III only': dict(K=None, tau=tau, rho=rho),
             'all constraints': dict(K=K, tau=tau, rho=rho)}
 
 def ablation_table(X, y, P, S, E_unseen, E_seen, choices:dict, splits:int=10)->list[dict]:
-    "One row per variant of the paper's Table 8 (plus the semantic-space baseline and feature centring), each with its (K, tau, rho)."
+    ("One row per variant of the paper's Table 8 (plus the semantic-space baseline and feature centring), each with "
+     "its (K, tau, rho).")
     ev, a = Evaluator(X, y, P, S), choices['all constraints']
     run = lambda c, e=ev: e.run(c['K'], c['tau'], c['rho'], splits)
     rows = [('semantic-space baseline', 'S', ev.protocols(baseline_scores(ev), splits), {}),
@@ -286,7 +297,8 @@ def ablation_choices(X_train, y_train, X_val, y_val, E_seen, grid:dict|None=None
 # %% ../nbs/07_evaluate.ipynb #218aee24
 def cached_features(run:str|Path, videos:VideoList, clips:int=1, which:str='best', cache=None, device='cpu',
                     progress:bool=True, loaded:LoadedRun|None=None, **kw)->dict:
-    "`extract_features` of a run's model on `videos`, cached on disk; recomputed whenever anything it depends on changes."
+    ("`extract_features` of a run's model on `videos`, cached on disk; recomputed whenever anything it depends "
+     "on changes.")
     model, ck, ck_hash = loaded or load_run(run, which, device)
     clip = Config.from_dict(ck['config']).clip
     vids = [(str(r.path), r.label, *file_stamp(r.path)) for r in videos.records]
@@ -304,7 +316,8 @@ def cached_features(run:str|Path, videos:VideoList, clips:int=1, which:str='best
                          precision=t.get('precision', 'fp32'),
                          frames=frames, **kw)
     with atomic_write(path) as tmp:
-        with open(tmp, 'wb') as fh: np.savez(fh, X=f['X'], labels=f['labels'], index=f['index'], skipped=json.dumps(f['skipped']))
+        with open(tmp, 'wb') as fh:
+            np.savez(fh, X=f['X'], labels=f['labels'], index=f['index'], skipped=json.dumps(f['skipped']))
     return {**f, 'cached': False}
 
 # %% ../nbs/07_evaluate.ipynb #d92e782b
@@ -312,12 +325,14 @@ TARGET_STYLES = {'ucf101': 'ucf101', 'hmdb51': 'hmdb51', 'activitynet': 'activit
                  'kinetics': 'kinetics', 'kinetics400': 'kinetics', 'kinetics600': 'kinetics', 'kinetics700': 'kinetics'}
 
 def read_target(spec:str, data:str|Path|None=None)->tuple[str, VideoList, str]:
-    "(name, videos, label style) of a target set: `name=PATH` (class folders, or a Kinetics CSV), or a set of the rest_synth benchmark `data`."
+    ("(name, videos, label style) of a target set: `name=PATH` (class folders, or a Kinetics CSV), or a set of the "
+     "rest_synth benchmark `data`.")
     from rest_nb.data import read_manifest, read_folder, read_kinetics_csv
     name, sep, path = spec.partition('=')
     if not sep:
         if data is None or not (Path(data)/'manifest.json').exists():
-            raise ValueError(f"target {spec!r}: give name=PATH (e.g. ucf101=/data/UCF-101), or a set of a rest_synth benchmark")
+            raise ValueError(f"target {spec!r}: give name=PATH (e.g. ucf101=/data/UCF-101), or a set of a "
+                             "rest_synth benchmark")
         return name, read_manifest(data, name), 'plain'
     p = Path(path).expanduser()
     if p.suffix == '.csv': return name, read_kinetics_csv(p, p.parent), 'kinetics'
@@ -328,14 +343,17 @@ def read_target(spec:str, data:str|Path|None=None)->tuple[str, VideoList, str]:
     for ind in [p/'classInd.txt', p/'ucfTrainTestlist'/'classInd.txt', *beside]:
         if ind.exists():                                               # UCF101's official class list, where it ships
             listed = [l.split()[1] for l in ind.read_text().splitlines() if l.strip()]
-            if sorted(listed) != vl.classes: raise ValueError(f"{p}: the class folders differ from {ind}: {sorted(set(listed) ^ set(vl.classes))[:5]}")
+            if sorted(listed) != vl.classes:
+                raise ValueError(f"{p}: the class folders differ from {ind}: "
+                                 f"{sorted(set(listed) ^ set(vl.classes))[:5]}")
             break
     return name, vl, style
 
 # %% ../nbs/07_evaluate.ipynb #c0afcd7f
 def transfer_inputs(run:str|Path, data:str|Path|None=None, targets:list[str]|None=None, clips:int=1, vectors=None,
                     device='cpu', progress:bool=True, cache=None)->dict:
-    "What transfer reads from a run (features from the cache): its seen side as it trained, and each target set (`read_target` specs)."
+    ("What transfer reads from a run (features from the cache): its seen side as it trained, and each target set "
+     "(`read_target` specs).")
     from rest_nb.semantic import load_vectors, embed_labels
     from rest_nb.transfer import seen_prototypes
     run = Path(run)
@@ -344,11 +362,13 @@ def transfer_inputs(run:str|Path, data:str|Path|None=None, targets:list[str]|Non
     kv = load_vectors(vectors or info['vectors'])
     rd = run_data(run, data)                                            # the run's classes, no filter rerun
     loaded = load_run(run, device=device)                               # model, checkpoint and its hash: read once
-    if rd.classes != loaded[1]['classes']: raise ValueError(f"{run}: classes.json and the checkpoint disagree on the classes")
+    if rd.classes != loaded[1]['classes']:
+        raise ValueError(f"{run}: classes.json and the checkpoint disagree on the classes")
     feats = lambda v, n: cached_features(run, v, n, cache=cache, device=device, progress=progress, loaded=loaded)
     ftr, fva = feats(rd.train, 1), feats(rd.val, 1)                     # the seen side: one centre clip per video
     E_seen = embed_labels(rd.classes, kv, rd.style)
-    out = {'run': run, 'data': data, 'clips': clips, 'classes': rd.classes, 'kv': kv, 'loaded': loaded, 'E_seen': E_seen, 'train': ftr, 'val': fva,
+    out = {'run': run, 'data': data, 'clips': clips, 'classes': rd.classes, 'kv': kv, 'loaded': loaded,
+           'E_seen': E_seen, 'train': ftr, 'val': fva,
            'P': seen_prototypes(torch.as_tensor(ftr['X']), torch.as_tensor(ftr['labels']),
                                 len(rd.classes)).numpy(), 'targets': {}}
     if targets is None:                                                # [] gives the seen side alone
@@ -368,11 +388,13 @@ def transfer_inputs(run:str|Path, data:str|Path|None=None, targets:list[str]|Non
 
 # %% ../nbs/07_evaluate.ipynb #d6dbe51e
 def evaluate_run(run:str|Path, data:str|Path|None=None, targets:list[str]|None=None, clips:int=1, K=None, tau=None,
-                 rho=None,
-                 cv:bool=True, grid:dict|None=None, vectors=None, device='cpu', progress:bool=True, cache=None)->dict:
-    "Zero-shot results of a run: (K, tau, rho) cross-validated per ablation row (or fixed), 0/100 and 0/50 on each target set."
+                 rho=None, cv:bool=True, grid:dict|None=None, vectors=None, device='cpu', progress:bool=True, cache=None,
+                 inputs:dict|None=None, # `transfer_inputs` of the same run, targets and clips, when the caller has them
+                )->dict:
+    ("Zero-shot results of a run: (K, tau, rho) cross-validated per ablation row (or fixed), 0/100 and 0/50 on each "
+     "target set.")
     t0 = time.perf_counter()
-    inp = transfer_inputs(run, data, targets, clips, vectors, device, progress, cache)
+    inp = inputs or transfer_inputs(run, data, targets, clips, vectors, device, progress, cache)
     t1 = time.perf_counter()
     ftr, fva, P, E_seen = inp['train'], inp['val'], inp['P'], inp['E_seen']
     choices = ablation_choices(ftr['X'], ftr['labels'], fva['X'], fva['labels'], E_seen, grid) if cv else fixed_choices(K, tau, rho)
@@ -394,28 +416,36 @@ def constraint_text(v)->str:
     "A K, tau or rho as shown: 'off' for a constraint switched off (None, or tau=0)."
     return 'off' if v is None or v == 0 else f'{v:g}'
 
+# %% ../nbs/07_evaluate.ipynb #f636ff44
 def results_text(res:dict)->str:
     "The ablation table of each target set as text, each row with its (K, tau, rho)."
     cv = res['cv']['all constraints']['cv_top1'] if res['cv'] else None
-    lines = [f"run {Path(res['run']).name}  clips {res['clips']}  all constraints: K={constraint_text(res['K'])} tau={constraint_text(res['tau'])} rho={constraint_text(res['rho'])}"
+    lines = [f"run {Path(res['run']).name}  clips {res['clips']}  all constraints: K={constraint_text(res['K'])} "
+             f"tau={constraint_text(res['tau'])} rho={constraint_text(res['rho'])}"
              + (f"  (cross-validated per row over the seen classes; held-out seen top-1 {cv:.3f})" if cv is not None else '')]
     for t, r in res['targets'].items():
         lines.append(f"\n{t}: {len(r['classes'])} unseen classes, {r['videos']} videos" + (f", {len(r['skipped'])} skipped" if r['skipped'] else ''))
-        lines.append(f"  {'variant':34s} {'space':5s} {'K':>4s} {'tau':>4s} {'rho':>4s} {'0/100 top1':>10s} {'top5':>6s} {'skew':>6s} "
+        lines.append(f"  {'variant':34s} {'space':5s} {'K':>4s} {'tau':>4s} {'rho':>4s} {'0/100 top1':>10s} "
+                     f"{'top5':>6s} {'skew':>6s} "
                      f"{'0/50 top1':>13s} {'top5':>6s}  no admissible")
         for row in r['table']:
             kt = ' '.join(f"{constraint_text(row[k]) if row['space'] == 'V' or (k == 'rho' and row['rho']) else '':>4s}" for k in ('K', 'tau', 'rho'))
-            lines.append(f"  {row['variant']:34s} {row['space']:5s} {kt} {100*row['0/100 top1']:10.1f} {100*row['0/100 top5']:6.1f} "
-                         f"{row['0/100 skew']:6.2f} {100*row['0/50 top1_mean']:6.1f} ± {100*row['0/50 top1_std']:4.1f} {100*row['0/50 top5_mean']:6.1f}"
+            lines.append(f"  {row['variant']:34s} {row['space']:5s} {kt} {100*row['0/100 top1']:10.1f} "
+                         f"{100*row['0/100 top5']:6.1f} "
+                         f"{row['0/100 skew']:6.2f} {100*row['0/50 top1_mean']:6.1f} ± "
+                         f"{100*row['0/50 top1_std']:4.1f} {100*row['0/50 top5_mean']:6.1f}"
                          + (f"  {row['no_admissible']}" if row['no_admissible'] else ''))
     return '\n'.join(lines)
 
+# %% ../nbs/07_evaluate.ipynb #7235db70
 def table2_text(by_clips:dict)->str:
-    "The paper's Table 2 layout for ResT (all constraints): each target set's 0/50 (mean ± std over the splits) and 0/100, per clip count."
+    ("The paper's Table 2 layout for ResT (all constraints): each target set's 0/50 (mean ± std over the splits) and "
+     "0/100, per clip count.")
     first = next(iter(by_clips.values()))
     sets = list(first['targets'])
     head = '  '.join(f"{f'{t} {p}':>16s}" for t in sets for p in ('0/50', '0/100'))
-    lines = [f"ResT, all constraints (K={constraint_text(first['K'])}, tau={constraint_text(first['tau'])}, rho={constraint_text(first['rho'])}); top-1 and top-5 in %",
+    lines = [f"ResT, all constraints (K={constraint_text(first['K'])}, tau={constraint_text(first['tau'])}, "
+             f"rho={constraint_text(first['rho'])}); top-1 and top-5 in %",
              f"{'clips':>6s} {'':6s}  {head}"]
     for n, res in by_clips.items():
         rows = {t: {r['variant']: r for r in res['targets'][t]['table']}['all constraints'] for t in sets}
@@ -450,20 +480,25 @@ def rest_features(
           f"{len(f['skipped'])} skipped" + ''.join(f"\n  skipped {p}: {why}" for p, why in f['skipped']))
     if out:
         with atomic_write(out) as tmp:
-            with open(tmp, 'wb') as fh: np.savez(fh, X=f['X'], labels=f['labels'], index=f['index'], classes=np.array(vids.classes))
+            with open(tmp, 'wb') as fh:
+                np.savez(fh, X=f['X'], labels=f['labels'], index=f['index'], classes=np.array(vids.classes))
 
+# %% ../nbs/07_evaluate.ipynb #ae79485f
 def parse_constraint(name:str, value:str|None):
     "K, tau or rho from the command line: a number, or 'off' (K, rho: None; tau: 0)."
     if value is None or str(value).lower() == 'off': return 0. if name == 'tau' and value is not None else None
     try: return float(value) if name == 'tau' else int(value)
-    except ValueError: raise ValueError(f"--{name} {value}: expected {'a number' if name == 'tau' else 'an integer'} or off") from None
+    except ValueError:
+        raise ValueError(f"--{name} {value}: expected {'a number' if name == 'tau' else 'an integer'} or off") from None
 
+# %% ../nbs/07_evaluate.ipynb #6e2d9096
 @call_parse
 def rest_eval(
     run:str,                      # training run directory (best.pt, run.json, classes.json)
     data:str,                     # the run's source data: a rest_synth benchmark, a Kinetics layout, or train/ and val/ folders
-    targets:Param("target sets: name=PATH for videos on disk (ucf101=, hmdb51=, activitynet=, kinetics600=, or any name for class "
-                  "folders), or set names of a rest_synth benchmark (default: all its target sets)", nargs='*')=None,
+    targets:Param("target sets: name=PATH for videos on disk (ucf101=, hmdb51=, activitynet=, kinetics600=, or any "
+                  "name for class folders), or set names of a rest_synth benchmark (default: all its target sets)",
+                  nargs='*')=None,
     clips:Param("test clips per video; several values give one table each (paper: 1 25)", type=int, nargs='*')=None,
     K:str=None,                   # constraint I without --cv: an integer, or off
     tau:str=None,                 # constraint II without --cv: a number, or off
@@ -493,7 +528,8 @@ def rest_eval(
 DEMO_PROMISES = {'seen': 0.50, 'transfer': 0.45, 'margin': 0.10}
 
 def demo_checks(res:dict, best_val_acc:float)->list[tuple[str, float, float]]:
-    "(what, measured, required) for each promise of the demo, from `evaluate_run` results and the run's best seen val accuracy."
+    ("(what, measured, required) for each promise of the demo, from `evaluate_run` results and the run's best seen "
+     "val accuracy.")
     rows = [('seen-class val top-1', best_val_acc, DEMO_PROMISES['seen'])]
     for t, r in res['targets'].items():
         v = {row['variant']: row['0/100 top1'] for row in r['table']}
@@ -504,7 +540,8 @@ def demo_checks(res:dict, best_val_acc:float)->list[tuple[str, float, float]]:
 
 def checks_text(rows)->str:
     "The promises as text, one line each, met or not."
-    return '\n'.join(f"  {'met    ' if m >= need - 1e-12 else 'NOT MET'}  {what:45s} {m:6.3f}  (at least {need:.2f})" for what, m, need in rows)
+    return '\n'.join(f"  {'met    ' if m >= need - 1e-12 else 'NOT MET'}  {what:45s} {m:6.3f}  (at least "
+                     f"{need:.2f})" for what, m, need in rows)
 
 # %% ../nbs/07_evaluate.ipynb #69ce99a3
 @call_parse
@@ -514,7 +551,8 @@ def rest_demo(
     quick:bool=False,        # the short run of the test suite (1 + 7 epochs)
     out:str=None,            # also write the results JSON here (it is always written into the run directory)
 ):
-    "The whole pipeline on the embedded benchmark: generate, filter, train (once per cache), cross-validate, evaluate; timed."
+    ("The whole pipeline on the embedded benchmark: generate, filter, train (once per cache), cross-validate, "
+     "evaluate; timed.")
     import sys
     from rest_nb.train import demo_bench, demo_run
     clock, t = {}, time.perf_counter()
@@ -523,7 +561,8 @@ def rest_demo(
         clock[stage] = time.perf_counter() - t; t = time.perf_counter()
     data = Path(data) if data else demo_bench(seed); lap('generate')
     rd = load_run_data(data); lap('filter')
-    print(f"benchmark {data}: {len(rd.classes)} seen classes after the overlap filter removed {len(rd.removed)}", flush=True)
+    print(f"benchmark {data}: {len(rd.classes)} seen classes after the overlap filter removed "
+          f"{len(rd.removed)}", flush=True)
     # progress bars in a terminal only
     run = demo_run(data, quick=quick, progress=sys.stdout.isatty()); lap('train')
     res = evaluate_run(run, data, cv=True, progress=False); t = time.perf_counter()

@@ -44,7 +44,8 @@ class Exploration:
         return self._evs[target]
     def __repr__(self):
         ts = ', '.join(f"{t} ({len(d['classes'])} classes, {len(d['y'])} videos)" for t, d in self.targets.items())
-        return f"Exploration({len(self.seen)} seen classes; {ts}; cross-validated K={self.cv['K']} tau={self.cv['tau']} rho={self.cv['rho']})"
+        return (f"Exploration({len(self.seen)} seen classes; {ts}; cross-validated K={self.cv['K']} "
+                f"tau={self.cv['tau']} rho={self.cv['rho']})")
 
 # %% ../nbs/08_explore.ipynb #2e5114d0
 def explore(run:str|Path|None=None,   # a training run directory (default: the demo run)
@@ -109,44 +110,58 @@ def _tau_options(cv)->list[str]: return ['off'] + [f'{t:g}' for t in sorted(set(
 
 # %% ../nbs/08_explore.ipynb #2b697bad
 class Controls:
-    "K, tau and rho sliders (each with an 'off' position), a target-set selector, and a button back to the cross-validated choice."
+    ("K, tau and rho sliders (each with an 'off' position), a target-set selector, and a button back to the "
+     "cross-validated choice.")
     def __init__(self, ex:Exploration, target:str|None=None):
         self.ex, cv, n = ex, ex.cv, len(ex.seen)
         sl = dict(continuous_update=True, layout=W.Layout(width='320px'))
         self.K = W.SelectionSlider(options=_int_options(_K_STEPS, cv['K'], n), value=constraint_text(cv['K']),
                                    description='K', **sl)
-        self.tau = W.SelectionSlider(options=_tau_options(cv['tau']), value=constraint_text(cv['tau']), description='tau', **sl)
+        self.tau = W.SelectionSlider(options=_tau_options(cv['tau']), value=constraint_text(cv['tau']),
+                                     description='tau', **sl)
         self.rho = W.SelectionSlider(options=_int_options(_RHO_STEPS, cv['rho'], n), value=constraint_text(cv['rho']),
                                      description='rho', **sl)
         self.target = W.Dropdown(options=list(ex.targets), value=target or next(iter(ex.targets)),
                                  description='target set')
-        self.cv_button = W.Button(description=f"back to the cross-validated choice: K={constraint_text(cv['K'])}, tau={constraint_text(cv['tau'])}, "
+        self.cv_button = W.Button(description=f"back to the cross-validated choice: K={constraint_text(cv['K'])}, "
+                                              f"tau={constraint_text(cv['tau'])}, "
                                               f"rho={constraint_text(cv['rho'])}", layout=W.Layout(width='auto'))
         self.cv_button.on_click(lambda _: self.to_cv())
         self._subs, self._hold = [], False
         for w in (self.K, self.tau, self.rho, self.target): w.observe(self._changed, names='value')
         self.widget = W.VBox([W.HBox([self.K, self.tau, self.rho]), W.HBox([self.target, self.cv_button])])
 
-    @property
-    def setting(self)->tuple:
-        "(K, tau, rho) as the library takes them: None / 0 where a constraint is off."
-        i = lambda v: None if v == 'off' else int(v)
-        return i(self.K.value), 0. if self.tau.value == 'off' else float(self.tau.value), i(self.rho.value)
-    @property
-    def at_cv(self)->bool: return self.setting == (self.ex.cv['K'], float(self.ex.cv['tau']), self.ex.cv['rho'])
     def on_change(self, f): self._subs.append(f); return f
     def _changed(self, change=None):
         if not self._hold:
             for f in self._subs: f(self)
-    def set(self, **kw):
-        "Move several sliders (K=, tau=, rho=, in the library's values) with one update."
-        self._hold = True
-        try:
-            for k, v in kw.items(): getattr(self, k).value = constraint_text(v)
-        finally: self._hold = False
-        self._changed()
-    def to_cv(self): self.set(K=self.ex.cv['K'], tau=self.ex.cv['tau'], rho=self.ex.cv['rho'])
     def _ipython_display_(self): display(self.widget)
+
+# %% ../nbs/08_explore.ipynb #9cb51ffc
+@patch(as_prop=True)
+def setting(self:Controls)->tuple:
+    "(K, tau, rho) as the library takes them: None / 0 where a constraint is off."
+    i = lambda v: None if v == 'off' else int(v)
+    return i(self.K.value), 0. if self.tau.value == 'off' else float(self.tau.value), i(self.rho.value)
+
+@patch(as_prop=True)
+def at_cv(self:Controls)->bool:
+    "Whether the sliders show the cross-validated choice."
+    return self.setting == (self.ex.cv['K'], float(self.ex.cv['tau']), self.ex.cv['rho'])
+
+@patch
+def set(self:Controls, **kw):
+    "Move several sliders (K=, tau=, rho=, in the library's values) with one update."
+    self._hold = True
+    try:
+        for k, v in kw.items(): getattr(self, k).value = constraint_text(v)
+    finally: self._hold = False
+    self._changed()
+
+@patch
+def to_cv(self:Controls):
+    "Back to the cross-validated (K, tau, rho)."
+    self.set(K=self.ex.cv['K'], tau=self.ex.cv['tau'], rho=self.ex.cv['rho'])
 
 # %% ../nbs/08_explore.ipynb #1b9a9509
 def _pct(x)->str: return f'{100*x:.1f}%'
@@ -159,7 +174,8 @@ def _seen_order(S:np.ndarray)->np.ndarray:
 def _words(name:str)->str: return ' '.join(normalise_label(name))
 
 def _heatmap(Z:np.ndarray, rows:list[str], cols:list[str], hover:list[str], title:str, **kw)->go.Figure:
-    "A heatmap given as flat columns (x, y, z all 1-D): a live update then sends z as one binary array, not nested lists."
+    ("A heatmap given as flat columns (x, y, z all 1-D): a live update then sends z as one binary array, not "
+     "nested lists.")
     n, m = Z.shape
     ticks = lambda names, limit: dict(tickvals=list(range(len(names))), ticktext=names) if len(names) <= limit else dict(showticklabels=False)
     return go.Figure(go.Heatmap(x=np.tile(np.arange(m, dtype=np.float32), n),
@@ -177,14 +193,16 @@ def _hover(S:np.ndarray, unseen:list[str], seen:list[str], o:np.ndarray)->list[s
 
 # %% ../nbs/08_explore.ipynb #ae910ca8
 def adjacency_figure(S:np.ndarray, A:np.ndarray, unseen:list[str], seen:list[str], title:str='')->go.Figure:
-    "Heatmap of the chosen adjacency (S where A is 1), seen classes ordered by relatedness; hover shows labels, words and S."
+    ("Heatmap of the chosen adjacency (S where A is 1), seen classes ordered by relatedness; hover shows labels, "
+     "words and S.")
     o = _seen_order(S)
     return _heatmap(np.where(A, S, np.nan)[:, o], unseen, [seen[i] for i in o], _hover(S, unseen, seen, o), title,
                     colorscale='Viridis', zmin=0, zmax=1, colorbar=dict(title='S'))
 
 # %% ../nbs/08_explore.ipynb #341d00cd
 class AdjacencyView:
-    "A live heatmap of the adjacency: its hover texts are built once per target set, a new setting only changes z and the title."
+    ("A live heatmap of the adjacency: its hover texts are built once per target set, a new setting only changes z "
+     "and the title.")
     def __init__(self): self.fig, self._S = go.FigureWidget(), None
     def show(self, S:np.ndarray, A:np.ndarray, unseen:list[str], seen:list[str], title:str):
         if S is not self._S:
@@ -205,13 +223,15 @@ def _replace(fw:go.FigureWidget, fig:go.Figure):
 
 # %% ../nbs/08_explore.ipynb #d55eab23
 class TransferExplorer:
-    "Live top-1/top-5/skewness, per-class top-1 against the previous setting, the adjacency A, and a composition inspector."
+    ("Live top-1/top-5/skewness, per-class top-1 against the previous setting, the adjacency A, and a composition "
+     "inspector.")
     def __init__(self, ex:Exploration, controls:Controls|None=None, target:str|None=None):
         self.ex, self.c = ex, controls or Controls(ex, target)
         self.readout, self.inspected = W.HTML(), W.HTML()
         self.bars = go.FigureWidget(layout=dict(height=300, barmode='group',
                                                 yaxis=dict(range=[0, 1], title='top-1 (0/100)'),
-                                                margin=dict(l=10, r=10, t=30, b=10), title='per-class top-1: previous and current setting'))
+                                                margin=dict(l=10, r=10, t=30, b=10), title='per-class top-1: previous '
+                                                                                           'and current setting'))
         self.bars.add_bar(name='previous', marker_color='lightgray'); self.bars.add_bar(name='current', marker_color='steelblue')
         self.adj = AdjacencyView()
         self.inspect = W.Dropdown(description='unseen class')
@@ -241,7 +261,8 @@ def update(self:TransferExplorer, *_):
     A = solve_exact(d['S'], admissible(d['S'], K, tau), rho).numpy()
     self.adj.show(d['S'], A, d['classes'], self.ex.seen,
                   f"adjacency A for K={constraint_text(K)}, tau={constraint_text(tau)}, rho={constraint_text(rho)}")
-    if list(self.inspect.options) != d['classes']: self.inspect.options = d['classes']; self.inspect.value = d['classes'][0]
+    if list(self.inspect.options) != d['classes']:
+        self.inspect.options = d['classes']; self.inspect.value = d['classes'][0]
     else: self.show_composition()
     self.timing = {'numbers_ms': 1e3*st['seconds'], 'panel_ms': 1e3*(time.perf_counter() - t0)}
     self.readout.value = self.readout_html()
@@ -255,7 +276,8 @@ def readout_html(self:TransferExplorer)->str:
     none = [d['classes'][j] for j in st['no_admissible']]
     cv = ' <b>(the cross-validated choice)</b>' if self.c.at_cv else ''
     t = self.timing
-    return (f"<div class='rest-readout'><b>0/100</b>: top-1 <span class='rest-top1'>{_pct(a['top1'])}</span>, top-5 {_pct(a['top5'])}, "
+    return (f"<div class='rest-readout'><b>0/100</b>: top-1 <span class='rest-top1'>{_pct(a['top1'])}</span>, top-5 "
+            f"{_pct(a['top5'])}, "
             f"skewness {a['skew']:.2f} &nbsp; <b>0/50</b>: top-1 {_pct(h['top1_mean'])} ± {_pct(h['top1_std'])}, "
             f"top-5 {_pct(h['top5_mean'])}, skewness {h['skew_mean']:.2f}{cv}<br>"
             f"{len(none)} unseen class(es) without an admissible seen class" + (f" ({', '.join(none[:5])}{' ...' if len(none) > 5 else ''})" if none else '')
@@ -270,38 +292,45 @@ def show_composition(self:TransferExplorer):
     j = d['classes'].index(self.inspect.value)
     rows = composition(d['S'], self.ex.seen, j, *self.c.setting)
     body = ''.join(f"<tr><td>{r['seen']}</td><td>{r['relatedness']:.2f}</td><td>{_pct(r['share']) if r['share'] else ''}</td><td>{r['status']}</td></tr>" for r in rows)
-    self.inspected.value = (f"<p><code>{composition_text(self.inspect.value, rows)}</code></p><table><tr><th>seen class</th>"
+    self.inspected.value = (f"<p><code>{composition_text(self.inspect.value, rows)}</code></p><table><tr><th>seen "
+                            "class</th>"
                             f"<th>relatedness</th><th>share</th><th></th></tr>{body}</table>")
 
 # %% ../nbs/08_explore.ipynb #28fdf2ff
 def relatedness_figure(S:np.ndarray, unseen:list[str], seen:list[str], title:str='relatedness S', order=None)->go.Figure:
-    "Heatmap of S (unseen x seen), seen classes ordered by relatedness (or by `order`); hover shows both labels, their words and S."
+    ("Heatmap of S (unseen x seen), seen classes ordered by relatedness (or by `order`); hover shows both labels, "
+     "their words and S.")
     o = _seen_order(S) if order is None else order
     return _heatmap(S[:, o], unseen, [seen[i] for i in o], _hover(S, unseen, seen, o), title, colorscale='RdBu_r',
                     zmid=0,
                     colorbar=dict(title='S'))
 
 def ratio_figure(S:np.ndarray, j:int, unseen:list[str], seen:list[str], tau:float, top:int=30)->go.Figure:
-    "Eq. 5's ratio of unseen class j against its `top` most related seen classes; at or below tau (the line) constraint II excludes."
+    ("Eq. 5's ratio of unseen class j against its `top` most related seen classes; at or below tau (the line) "
+     "constraint II excludes.")
     o = np.argsort(-S[j], kind='stable')[:top]
     r = np.minimum(relative_ratio(S)[j, o], 5.)
     fig = go.Figure(go.Bar(x=[seen[i] for i in o], y=r,
                            marker_color=np.where(r <= tau, 'indianred', 'steelblue') if tau > 0 else 'steelblue',
                            hovertext=[f"{seen[i]}: S = {S[j, i]:.3f}, ratio {v:.3f}" for i, v in zip(o, r)], hoverinfo='text'),
-                    layout=dict(title=f"Eq. 5 ratio for '{unseen[j]}' (seen classes by relatedness; red: excluded by II)",
+                    layout=dict(title=f"Eq. 5 ratio for '{unseen[j]}' (seen classes by relatedness; red: "
+                                      "excluded by II)",
                                 height=320, yaxis=dict(title='min over other unseen k of d(k,i)/d(j,i)'), margin=dict(l=10, r=10, t=40, b=10)))
     if tau > 0: fig.add_hline(y=tau, line_dash='dash', annotation_text=f'tau = {tau:g}')
     return fig
 
 # %% ../nbs/08_explore.ipynb #184f86e4
 def second_source(ex:Exploration, target:str)->tuple[np.ndarray|None, str]:
-    "S of a target set from sentence embeddings of the labels (the `sent` extra), or None and the reason it is unavailable."
-    try: from rest_nb.semantic import embed_sentences; E_u, E_s = embed_sentences(ex.targets[target]['classes']), embed_sentences(ex.seen)
+    ("S of a target set from sentence embeddings of the labels (the `sent` extra), or None and the reason it is "
+     "unavailable.")
+    try:
+        from rest_nb.semantic import embed_sentences; E_u, E_s = embed_sentences(ex.targets[target]['classes']), embed_sentences(ex.seen)
     except ImportError as e: return None, str(e)
     return relatedness(E_u, E_s), 'sentence embeddings (all-MiniLM-L6-v2)'
 
 class RelatednessView:
-    "S and A heatmaps for the current sliders, Eq. 5's ratio for a chosen unseen class, and S from a second label-embedding source."
+    ("S and A heatmaps for the current sliders, Eq. 5's ratio for a chosen unseen class, and S from a second "
+     "label-embedding source.")
     def __init__(self, ex:Exploration, controls:Controls|None=None, second:bool=True):
         self.ex, self.c, self.second = ex, controls or Controls(ex), second
         self.S_fig, self.S2_fig = go.FigureWidget(), go.FigureWidget()
@@ -330,11 +359,13 @@ def update(self:RelatednessView, *_):
             _replace(self.S2_fig,
                      relatedness_figure(S2, d['classes'], self.ex.seen, f'S from {why}', order=_seen_order(S)))
             rho_s = np.corrcoef(np.argsort(np.argsort(S.ravel())), np.argsort(np.argsort(S2.ravel())))[0, 1]
-            self.note.value = f"Spearman rank correlation of the two relatedness matrices: {rho_s:.2f} (same column order)"
+            self.note.value = (f"Spearman rank correlation of the two relatedness matrices: {rho_s:.2f} (same "
+                               "column order)")
         else: self.note.value = f"No second source: {why}"
         self.unseen.options = d['classes']; self.unseen.value = d['classes'][0]
     A = solve_exact(S, admissible(S, K, tau), rho).numpy()
-    self.adj.show(S, A, d['classes'], self.ex.seen, f"adjacency A for K={constraint_text(K)}, tau={constraint_text(tau)}, rho={constraint_text(rho)}")
+    self.adj.show(S, A, d['classes'], self.ex.seen, f"adjacency A for K={constraint_text(K)}, "
+                                                    f"tau={constraint_text(tau)}, rho={constraint_text(rho)}")
     self._ratio()
 
 @patch
@@ -346,7 +377,8 @@ def _ratio(self:RelatednessView):
 
 # %% ../nbs/08_explore.ipynb #f12df14d
 def embed_2d(X:np.ndarray, method:str='tsne', seed:int=0, cache=None)->np.ndarray:
-    "A 2-D map of the rows of X with cosine distances: t-SNE (scikit-learn) or UMAP (umap-learn), fitted once and cached on disk."
+    ("A 2-D map of the rows of X with cosine distances: t-SNE (scikit-learn) or UMAP (umap-learn), fitted once and "
+     "cached on disk.")
     if method not in ('tsne', 'umap'): raise ValueError(f"method={method!r}: expected tsne or umap")
     X = np.ascontiguousarray(X, np.float32)
     key = hashlib.sha1(X.tobytes() + f'{method}/{seed}/{X.shape}'.encode()).hexdigest()[:20]
@@ -366,7 +398,8 @@ def embed_2d(X:np.ndarray, method:str='tsne', seed:int=0, cache=None)->np.ndarra
     return Y.astype(np.float32)
 
 def place(Q:np.ndarray, X:np.ndarray, Y:np.ndarray, k:int=10)->np.ndarray:
-    "Map positions of new points Q: the similarity-weighted mean position Y of their k most cosine-similar fitted points X."
+    ("Map positions of new points Q: the similarity-weighted mean position Y of their k most cosine-similar "
+     "fitted points X.")
     sim = l2n(Q) @ l2n(X).T
     k = min(k, X.shape[0])
     idx = np.argpartition(-sim, k - 1, axis=1)[:, :k]
@@ -380,7 +413,8 @@ _PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#
             '#9ecae1', '#fdae6b', '#a1d99b', '#bcbddc', '#fd8d3c', '#74c476', '#9e9ac8', '#6baed6', '#e7969c', '#ce6dbd']
 
 class PrototypeMap:
-    "Target videos in a 2-D map (t-SNE or UMAP), coloured by class, with class means, composite prototypes and seen prototypes."
+    ("Target videos in a 2-D map (t-SNE or UMAP), coloured by class, with class means, composite prototypes and seen "
+     "prototypes.")
     def __init__(self, ex:Exploration, controls:Controls|None=None, method:str='tsne', max_classes:int=30, cache=None):
         self.ex, self.c, self.cache = ex, controls or Controls(ex), cache
         self.method = W.ToggleButtons(options=[('t-SNE', 'tsne'), ('UMAP', 'umap')], value=method, description='map')
@@ -398,7 +432,8 @@ class PrototypeMap:
 # %% ../nbs/08_explore.ipynb #1d6399c4
 @patch
 def points(self:PrototypeMap, target:str, method:str)->dict:
-    "The fitted map of a target set: 2-D positions of its videos, class means and seen prototypes (fitted once per method)."
+    ("The fitted map of a target set: 2-D positions of its videos, class means and seen prototypes (fitted once "
+     "per method).")
     if (target, method) not in self._maps:
         d = self.ex.targets[target]
         means = np.stack([d['X'][d['y'] == c].mean(0) for c in range(len(d['classes']))])
@@ -451,13 +486,16 @@ def draw(self:PrototypeMap):
         traces.append(go.Scatter(x=m['seen'][:, 0], y=m['seen'][:, 1], mode='markers', name='seen prototypes',
                                  marker=dict(size=7, color='black', symbol='diamond-open'), text=self.ex.seen, hoverinfo='text'))
     K, tau, rho = self.c.setting
-    fig = go.Figure(traces, layout=dict(title=f"{self.method.value.upper()} of {self._target}: videos (dots), class means (x), "
-                                              f"composite prototypes (stars) for K={constraint_text(K)}, tau={constraint_text(tau)}, rho={constraint_text(rho)}"))
+    fig = go.Figure(traces, layout=dict(title=f"{self.method.value.upper()} of {self._target}: videos (dots), class "
+                                              "means (x), "
+                                              f"composite prototypes (stars) for K={constraint_text(K)}, "
+                                              f"tau={constraint_text(tau)}, rho={constraint_text(rho)}"))
     _replace(self.fig, fig)
 
 # %% ../nbs/08_explore.ipynb #4279fb37
 def frames_png(paths:list[str], frames:int=6, scale:int=3)->bytes:
-    "A PNG contact sheet (one row per video, `frames` evenly spaced frames each) decoded with decord; unreadable videos are skipped."
+    ("A PNG contact sheet (one row per video, `frames` evenly spaced frames each) decoded with decord; unreadable "
+     "videos are skipped.")
     from PIL import Image
     rows = []
     for p in paths:
@@ -474,7 +512,8 @@ def frames_png(paths:list[str], frames:int=6, scale:int=3)->bytes:
 
 # %% ../nbs/08_explore.ipynb #69240ce3
 class ConfusionExplorer:
-    "The confusion matrix of the current transfer, sortable by accuracy or by predictions; a cell or class shows its confusions and frames."
+    ("The confusion matrix of the current transfer, sortable by accuracy or by predictions; a cell or class shows its "
+     "confusions and frames.")
     def __init__(self, ex:Exploration, controls:Controls|None=None):
         self.ex, self.c = ex, controls or Controls(ex)
         self.sort = W.Dropdown(options=['name', 'accuracy', 'times predicted'], description='sort by')
@@ -519,25 +558,31 @@ def draw(self:ConfusionExplorer):
     with self.fig.batch_update():
         self.fig.data[0].update(z=self.C[np.ix_(o, o)], x=names, y=names,
                                 hovertemplate='true %{y}<br>predicted %{x}<br>%{z:.1f} videos<extra></extra>')
-        self.fig.layout.update(title=f"confusion, K={constraint_text(self.c.setting[0])}, tau={constraint_text(self.c.setting[1])}, rho={constraint_text(self.c.setting[2])} "
+        self.fig.layout.update(title=f"confusion, K={constraint_text(self.c.setting[0])}, "
+                                     f"tau={constraint_text(self.c.setting[1])}, "
+                                     f"rho={constraint_text(self.c.setting[2])} "
                                      f"(sorted by {self.sort.value})", height=max(350, 20*len(names) + 150),
                                yaxis=dict(autorange='reversed', title='true'), xaxis=dict(title='predicted'), margin=dict(l=10, r=10, t=40, b=10))
 
 # %% ../nbs/08_explore.ipynb #41c6c176
 @patch
 def select(self:ConfusionExplorer, row:int|None=None, col:int|None=None):
-    "Show the true class of matrix cell (row, col) (or of the class selector): its top confusions and frames of misclassified videos."
+    ("Show the true class of matrix cell (row, col) (or of the class selector): its top confusions and frames of "
+     "misclassified videos.")
     d = self.ex.targets[self.c.target.value]
     o = self.order()
-    if row is not None: self.cls.unobserve_all('value'); self.cls.value = d['classes'][o[row]]; self.cls.observe(lambda _: self.select(), names='value')
+    if row is not None:
+        self.cls.unobserve_all('value'); self.cls.value = d['classes'][o[row]]; self.cls.observe(lambda _: self.select(), names='value')
     if self.cls.value is None: return
     j = d['classes'].index(self.cls.value)
     pred_to = None if col is None else int(o[col])
     E = l2n(d['E'])
     conf = [(k, self.C[j, k]) for k in np.argsort(-self.C[j]) if k != j and self.C[j, k] > 0][:5]
     rows = ''.join(f"<tr><td>{d['classes'][k]}</td><td>{n:.1f}</td><td>{float(E[j] @ E[k]):.2f}</td></tr>" for k, n in conf)
-    self.details.value = (f"<b>{d['classes'][j]}</b>: top-1 {self.C[j, j]/max(self.C[j].sum(), 1e-9):.0%} of {self.C[j].sum():.0f} videos"
-                          f"<table><tr><th>predicted instead</th><th>videos</th><th>label relatedness</th></tr>{rows}</table>")
+    self.details.value = (f"<b>{d['classes'][j]}</b>: top-1 {self.C[j, j]/max(self.C[j].sum(), 1e-9):.0%} of "
+                          f"{self.C[j].sum():.0f} videos"
+                          "<table><tr><th>predicted instead</th><th>videos</th><th>label "
+                          f"relatedness</th></tr>{rows}</table>")
     ev = self.ex.evaluator(self.c.target.value)
     wrong = [v for v in np.flatnonzero(ev.y == j) if self.pred[v] != j and (pred_to is None or self.pred[v] == pred_to)]
     self.frames.value = frames_png([self.video_paths[v] for v in wrong[:4]])
@@ -559,7 +604,8 @@ def snapshot(view):
     c = getattr(view, 'c', None)
     if c is not None:
         K, tau, rho = c.setting
-        display(HTML(f"<p>snapshot for <b>{c.target.value}</b>, K={constraint_text(K)}, tau={constraint_text(tau)}, rho={constraint_text(rho)}</p>"))
+        display(HTML(f"<p>snapshot for <b>{c.target.value}</b>, K={constraint_text(K)}, tau={constraint_text(tau)}, "
+                     f"rho={constraint_text(rho)}</p>"))
     for w in _parts(view.widget):
         if isinstance(w, go.FigureWidget) and w.data: show_static(go.Figure(w))
         elif isinstance(w, W.HTML) and w.value: display(HTML(w.value))
@@ -567,7 +613,8 @@ def snapshot(view):
 
 # %% ../nbs/08_explore.ipynb #afac6d93
 def ucf_scale(seed:int=0)->Exploration:
-    "An exploration with the sizes of UCF101 (13,320 videos of 101 classes) against Kinetics-664, random 768-d features."
+    ("An exploration with the sizes of UCF101 (13,320 videos of 101 classes) against Kinetics-664, random "
+     "768-d features.")
     rng = np.random.default_rng(seed)
     y = np.repeat(np.arange(101), 132)[:13320]
     Eu, Es = l2n(rng.normal(size=(101, 50))), l2n(rng.normal(size=(664, 50)))
@@ -578,7 +625,8 @@ def ucf_scale(seed:int=0)->Exploration:
                        {'ucf101': t}, {'K': 5, 'tau': 0.9, 'rho': 3, 'cv_top1': 0.})
 
 def slider_latency(te:TransferExplorer):
-    "Milliseconds from a slider change to the updated numbers and to the whole panel, for every position of every slider."
+    ("Milliseconds from a slider change to the updated numbers and to the whole panel, for every position of "
+     "every slider.")
     import pandas as pd
     rows = []
     for name in ('K', 'tau', 'rho'):

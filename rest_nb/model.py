@@ -13,6 +13,7 @@ import torch.nn.functional as F
 import torchvision
 from torch.utils.data import Dataset
 from torch.utils.flop_counter import FlopCounterMode
+from fastcore.basics import patch
 from fastcore.script import call_parse
 from .core import Config, ModelConfig, PRESETS, BACKBONES, atomic_write
 
@@ -85,17 +86,20 @@ class PrecomputedEncoder(nn.Module):
     def __init__(self, feat_dim:int): super().__init__(); self.out_dim = feat_dim
     def forward(self, feats):
         if feats.shape[-1] != self.out_dim:
-            raise ValueError(f"precomputed features have dimension {feats.shape[-1]}, the model expects feat_dim={self.out_dim}")
+            raise ValueError(f"precomputed features have dimension {feats.shape[-1]}, the model expects "
+                             f"feat_dim={self.out_dim}")
         return feats.flatten(1, -2) if feats.dim() == 4 else feats
 
 # %% ../nbs/04_model.ipynb #e831fd12
 def frame_encoder(cfg:ModelConfig)->nn.Module:
-    "The frame encoder F named by `cfg.backbone` (random weights unless `cfg.pretrained`); `.out_dim` is its feature size."
+    ("The frame encoder F named by `cfg.backbone` (random weights unless `cfg.pretrained`); `.out_dim` is its "
+     "feature size.")
     b = cfg.backbone
     if b == 'tiny_cnn': return FrameEncoder(TinyCNN(norm=cfg.norm), 128)
     if b == 'r2plus1d_18': return ClipEncoder3D(cfg.pretrained)
     if b == 'precomputed':
-        if cfg.feat_dim <= 0: raise ValueError("backbone='precomputed' needs model.feat_dim, the size of the stored features")
+        if cfg.feat_dim <= 0:
+            raise ValueError("backbone='precomputed' needs model.feat_dim, the size of the stored features")
         return PrecomputedEncoder(cfg.feat_dim)
     if b in BACKBONES: return FrameEncoder(*_torchvision_2d(b, cfg.pretrained))
     raise ValueError(f"unknown backbone {b!r}; available: {', '.join(BACKBONES)}")
@@ -186,7 +190,8 @@ class ResT(nn.Module):
     "The ResT cross-modal transformer (paper Sec. 3.2)."
     def __init__(self, cfg:ModelConfig, n_classes:int, vocab_size:int, n_visual:int):
         super().__init__()
-        if cfg.tasks not in ('cls+mlm', 'cls', 'mlm'): raise ValueError(f"tasks={cfg.tasks!r}: expected cls+mlm, cls or mlm")
+        if cfg.tasks not in ('cls+mlm', 'cls', 'mlm'):
+            raise ValueError(f"tasks={cfg.tasks!r}: expected cls+mlm, cls or mlm")
         self.cfg, self.n_visual, D = cfg, n_visual, cfg.dim
         self.encoder = frame_encoder(cfg)
         self.proj = nn.Linear(self.encoder.out_dim, D)                     # W: frame features -> D
@@ -199,32 +204,36 @@ class ResT(nn.Module):
         self.head, self.mlm_head = _heads(cfg, n_classes, vocab_size)
         nn.init.trunc_normal_(self.cls_token, std=0.02); nn.init.normal_(self.pos, std=cfg.pos_std)
 
-    def forward(self, clips, words:torch.Tensor|None=None, need_weights:bool=False)->dict:
-        v = self.proj(self.encoder(clips))                                   # (B, T, D)
-        B, T, D = v.shape
-        if T != self.n_visual: raise ValueError(f"the clip gives {T} visual tokens, the model was built for {self.n_visual}")
-        if self.mlm_head is None: words = torch.zeros(B, 0, dtype=torch.long, device=v.device)
-        elif words is None: words = torch.full((B, 1), Tokenizer.mask, dtype=torch.long, device=v.device)
-        N = words.shape[1]
-        if N > self.cfg.max_words: raise ValueError(f"{N} words exceed max_words={self.cfg.max_words}")
-        z = torch.cat([self.cls_token.expand(B, -1, -1), v, self.words(words)], 1) + self.pos[:, :1 + T + N]
-        kind = torch.cat([torch.zeros(1 + T, dtype=torch.long, device=v.device),
-                          torch.ones(N, dtype=torch.long, device=v.device)])
-        z = z + self.modality(kind)
-        allowed = rest_mask(T, words == Tokenizer.pad, self.cfg.attention)
-        weights = []
-        for blk in self.blocks:
-            z, w = blk(z, allowed, need_weights); weights.append(w)
-        x = self.ln_x(z[:, 0])
-        out = {'x': x, 'logits': self.head(x) if self.head is not None else None,
-               'mlm': self.mlm_head(z[:, 1 + T:]) if self.mlm_head is not None else None}
-        if need_weights: out['attention'] = weights
-        return out
-
     @torch.no_grad()
     def features(self, clips)->torch.Tensor:
         "Test-time visual representations x of `clips`, input [CLS], frames, [MASK]."
         return self.forward(clips)['x']
+
+# %% ../nbs/04_model.ipynb #d6814f73
+@patch
+def forward(self:ResT, clips, words:torch.Tensor|None=None, need_weights:bool=False)->dict:
+    "[CLS], frame tokens and word tokens through the blocks under the ResT mask: x, class logits, MLM logits."
+    v = self.proj(self.encoder(clips))                                   # (B, T, D)
+    B, T, D = v.shape
+    if T != self.n_visual:
+        raise ValueError(f"the clip gives {T} visual tokens, the model was built for {self.n_visual}")
+    if self.mlm_head is None: words = torch.zeros(B, 0, dtype=torch.long, device=v.device)
+    elif words is None: words = torch.full((B, 1), Tokenizer.mask, dtype=torch.long, device=v.device)
+    N = words.shape[1]
+    if N > self.cfg.max_words: raise ValueError(f"{N} words exceed max_words={self.cfg.max_words}")
+    z = torch.cat([self.cls_token.expand(B, -1, -1), v, self.words(words)], 1) + self.pos[:, :1 + T + N]
+    kind = torch.cat([torch.zeros(1 + T, dtype=torch.long, device=v.device),
+                      torch.ones(N, dtype=torch.long, device=v.device)])
+    z = z + self.modality(kind)
+    allowed = rest_mask(T, words == Tokenizer.pad, self.cfg.attention)
+    weights = []
+    for blk in self.blocks:
+        z, w = blk(z, allowed, need_weights); weights.append(w)
+    x = self.ln_x(z[:, 0])
+    out = {'x': x, 'logits': self.head(x) if self.head is not None else None,
+           'mlm': self.mlm_head(z[:, 1 + T:]) if self.mlm_head is not None else None}
+    if need_weights: out['attention'] = weights
+    return out
 
 # %% ../nbs/04_model.ipynb #43acc98f
 class TwoStreamRNN(nn.Module):
@@ -267,7 +276,8 @@ def build_model(cfg:Config, n_classes:int, vocab_size:int)->nn.Module:
 
 # %% ../nbs/04_model.ipynb #98501c91
 def mask_words(words:torch.Tensor, p:float=0.15, generator:torch.Generator|None=None)->tuple[torch.Tensor, torch.Tensor]:
-    "Mask each real word with probability `p`, at least one per label: (masked ids, MLM targets with -100 where unmasked)."
+    ("Mask each real word with probability `p`, at least one per label: (masked ids, MLM targets with -100 where "
+     "unmasked).")
     real = words != Tokenizer.pad
     r = torch.rand(words.shape, generator=generator,
                    device=words.device if generator is None else 'cpu').to(words.device)
@@ -312,7 +322,8 @@ def rest_flops(
     vocab_size:int=1000,      # label vocabulary size
 ):
     "Print parameters and GMACs per clip (multiply-accumulates of one test-time forward pass) for the presets."
-    if preset and preset not in PRESETS: sys.exit(f"rest_flops: unknown preset {preset!r}; available: {', '.join(PRESETS)}")
+    if preset and preset not in PRESETS:
+        sys.exit(f"rest_flops: unknown preset {preset!r}; available: {', '.join(PRESETS)}")
     print(f"{'preset':18s} {'backbone':12s} {'frames':>6s} {'size':>5s} {'params (M)':>11s} {'GMACs/clip':>11s}")
     for n in [preset] if preset else list(PRESETS):
         r = count_flops(PRESETS[n](), n_classes, vocab_size)
@@ -327,7 +338,8 @@ class FeatureDataset(Dataset):
     def __getitem__(self, i):
         r = self.videos[i]
         try: a = np.load(r.path, allow_pickle=False)
-        except Exception as e: return {'error': f'cannot be read as .npy ({type(e).__name__})', 'path': str(r.path), 'index': i}
+        except Exception as e:
+            return {'error': f'cannot be read as .npy ({type(e).__name__})', 'path': str(r.path), 'index': i}
         if a.ndim not in (2, 3) or a.shape[-1] != self.feat_dim:
             return {'error': f'features of shape {a.shape}, expected (T, {self.feat_dim}) or (T, R, {self.feat_dim})',
                     'path': str(r.path), 'index': i}

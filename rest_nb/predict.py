@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import ipywidgets as W
 from IPython.display import display
+from fastcore.basics import patch
 from fastcore.script import call_parse, Param
 from .core import default_device, atomic_write
 from .data import VideoList, VideoRecord, find_videos
@@ -69,8 +70,10 @@ def label_problems(labels:list[str], kv, rules=None)->list[dict]:
         found, missing = label_vector_words(words, kv, rules)
         if missing:
             out.append({'label': l, 'missing': missing, 'usable': bool(found),
-                        'suggestion': f"add {', '.join(repr(w) for w in missing)} to the rename table of rest_nb/label_rules/label_rules.json "
-                                      f"(a word the vectors lack -> words they have), or pass --vectors with a larger vocabulary"})
+                        'suggestion': f"add {', '.join(repr(w) for w in missing)} to the rename table of "
+                                      "rest_nb/label_rules/label_rules.json "
+                                      "(a word the vectors lack -> words they have), or pass --vectors with a larger "
+                                      "vocabulary"})
     return out
 
 # %% ../nbs/13_predict.ipynb #c5670e10
@@ -112,7 +115,8 @@ def predict(p:Predictor, videos:list[str|Path], labels:list[str], K='cv', tau='c
 # %% ../nbs/13_predict.ipynb #97ffd90a
 def prediction_text(res:dict, compositions:int=4)->str:
     "Predictions as text: each video's ranked labels, and the seen classes behind the winning one."
-    lines = [f"run {Path(res['run']).name}: K={res['K']} tau={res['tau']} rho={res['rho']} ({res['choice']}), {len(res['labels'])} labels"]
+    lines = [f"run {Path(res['run']).name}: K={res['K']} tau={res['tau']} rho={res['rho']} ({res['choice']}), "
+             f"{len(res['labels'])} labels"]
     for pr in res['label_problems']:
         lines.append(f"  label {pr['label']!r}: {', '.join(pr['missing'])} not in the word vectors" + ('' if pr['usable'] else ' (label left out)')
                      + f"; {pr['suggestion']}")
@@ -155,7 +159,8 @@ def rest_predict(
 
 # %% ../nbs/13_predict.ipynb #bcb168de
 class PredictPanel:
-    "Label names in a text box, videos from a folder, and for each video its frames, ranked labels and the winning prototype's parts."
+    ("Label names in a text box, videos from a folder, and for each video its frames, ranked labels and the winning "
+     "prototype's parts.")
     def __init__(self, p:Predictor, folder:str|Path, labels:list[str], videos:int=6, topk:int=3):
         self.p, self.topk = p, topk
         self.labels = W.Textarea(value='\n'.join(labels), description='labels',
@@ -178,22 +183,29 @@ class PredictPanel:
         self.videos.options = files
         if first: self.videos.value = tuple(files[::max(1, len(files)//first)][:first])
 
-    def run(self):
-        "Predict the chosen videos among the typed labels, and show each one."
-        from rest_nb.explore import frames_png
-        t = time.perf_counter()
-        names = [l.strip() for l in self.labels.value.splitlines() if l.strip()]
-        try: res = predict(self.p, list(self.videos.value), names, topk=self.topk)
-        except ValueError as e: self.status.value = f'<b>{e}</b>'; return
-        rows = []
-        for v in res['videos']:
-            top = '<br>'.join(f"{'<b>' if i == 0 else ''}{t_['label']}{'</b>' if i == 0 else ''} {t_['score']:.2f}" for i, t_ in enumerate(v['top']))
-            comp = '<br>'.join(f"{c['seen']} ({c['relatedness']:.2f}, {100*c['share']:.0f}%)" for c in v['composition'][:6])
-            rows.append(W.HBox([W.Image(value=frames_png([v['video']]), format='png'),
-                                W.HTML(f"<p><code>{Path(v['video']).name}</code><br>{top}</p><p><i>{v['top'][0]['label']}</i> = <br>{comp}</p>")]))
-        self.results.children = rows
-        self.status.value = (f"{len(res['videos'])} videos, {len(res['labels'])} labels, K={res['K']} tau={res['tau']} rho={res['rho']}"
-                             f" ({res['choice']}); {1e3*(time.perf_counter() - t):.0f} ms, features {'from the cache' if res['features_from_cache'] else 'extracted'}"
-                             + ''.join(f"<br>label {pr['label']!r}: {', '.join(pr['missing'])} not in the word vectors" for pr in res['label_problems'])
-                             + ''.join(f"<br>skipped {s['video']}: {s['reason']}" for s in res['skipped']))
-        self.last = res
+# %% ../nbs/13_predict.ipynb #b69c7788
+@patch
+def run(self:PredictPanel):
+    "Predict the chosen videos among the typed labels, and show each one."
+    from rest_nb.explore import frames_png
+    t = time.perf_counter()
+    names = [l.strip() for l in self.labels.value.splitlines() if l.strip()]
+    try: res = predict(self.p, list(self.videos.value), names, topk=self.topk)
+    except ValueError as e: self.status.value = f'<b>{e}</b>'; return
+    rows = []
+    for v in res['videos']:
+        top = '<br>'.join(f"{'<b>' if i == 0 else ''}{t_['label']}{'</b>' if i == 0 else ''} "
+                          f"{t_['score']:.2f}" for i, t_ in enumerate(v['top']))
+        comp = '<br>'.join(f"{c['seen']} ({c['relatedness']:.2f}, {100*c['share']:.0f}%)"
+                           for c in v['composition'][:6])
+        text = f"<p><code>{Path(v['video']).name}</code><br>{top}</p><p><i>{v['top'][0]['label']}</i> = <br>{comp}</p>"
+        rows.append(W.HBox([W.Image(value=frames_png([v['video']]), format='png'), W.HTML(text)]))
+    self.results.children = rows
+    self.status.value = (f"{len(res['videos'])} videos, {len(res['labels'])} labels, K={res['K']} "
+                         f"tau={res['tau']} rho={res['rho']}"
+                         f" ({res['choice']}); {1e3*(time.perf_counter() - t):.0f} ms, features "
+                         f"{'from the cache' if res['features_from_cache'] else 'extracted'}"
+                         + ''.join(f"<br>label {pr['label']!r}: {', '.join(pr['missing'])} not in the "
+                                   "word vectors" for pr in res['label_problems'])
+                         + ''.join(f"<br>skipped {s['video']}: {s['reason']}" for s in res['skipped']))
+    self.last = res

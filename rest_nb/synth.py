@@ -57,13 +57,18 @@ def _check_config(cfg:SynthConfig):
         bad = [w for w in given if w not in known]
         if bad: raise ValueError(f"unknown {kind}s {bad}; choose from {', '.join(known)}")
         if len(set(given)) != len(given): raise ValueError(f"repeated {kind}s in {list(given)}")
-    if cfg.size < 16 or cfg.size % 2: raise ValueError(f"size={cfg.size}: expected an even number >= 16 (H.264 needs even sides)")
+    if cfg.size < 16 or cfg.size % 2:
+        raise ValueError(f"size={cfg.size}: expected an even number >= 16 (H.264 needs even sides)")
     if cfg.frames < 2: raise ValueError(f"frames={cfg.frames}: expected at least 2")
     if len(cfg.radius) != 2 or not 0 < cfg.radius[0] <= cfg.radius[1] < 0.5:
-        raise ValueError(f"radius={cfg.radius}: expected MIN,MAX with 0 < MIN <= MAX < 0.5 (fractions of the frame side)")
+        raise ValueError(f"radius={cfg.radius}: expected MIN,MAX with 0 < MIN <= MAX < 0.5 (fractions of the "
+                         "frame side)")
     n = len(cfg.verbs) * len(cfg.nouns)
-    if 2*cfg.n_target > n // 2: raise ValueError(f"n_target={cfg.n_target}: two target sets must leave at least half of the {n} classes to the source set")
-    if min(cfg.train, cfg.test) < 1 or cfg.val < 0: raise ValueError("train and test need at least one video per class, val at least zero")
+    if 2*cfg.n_target > n // 2:
+        raise ValueError(f"n_target={cfg.n_target}: two target sets must leave at least half of the {n} classes to "
+                         "the source set")
+    if min(cfg.train, cfg.test) < 1 or cfg.val < 0:
+        raise ValueError("train and test need at least one video per class, val at least zero")
 
 # %% ../nbs/01_synth.ipynb #99b04f12
 def split_classes(cfg:SynthConfig)->dict[str, list[str]]:
@@ -81,7 +86,8 @@ def split_classes(cfg:SynthConfig)->dict[str, list[str]]:
         if sum(p[0] == v for p in source) > 2 and sum(p[1] == n for p in source) > 2:
             source.discard((v, n)); t.append((v, n))
     if any(len(t) < cfg.n_target for t in targets):
-        raise ValueError(f"cannot carve two target sets of {cfg.n_target} classes from {len(pairs)} while keeping every word seen twice")
+        raise ValueError(f"cannot carve two target sets of {cfg.n_target} classes from {len(pairs)} while keeping "
+                         "every word seen twice")
     name = lambda ps: sorted(f'{v} {n}' for v, n in ps)
     return {'source': name(source), 'target_a': name(targets[0]), 'target_b': name(targets[1])}
 
@@ -244,7 +250,8 @@ def write_video(frames:np.ndarray, # uint8 (T, H, W, 3) RGB frames
 
 # %% ../nbs/01_synth.ipynb #9a052610
 def real_size_video(path:str|Path, w:int=640, h:int=360, seconds:int=10, fps:int=30, crf:int=23)->Path:
-    "A real-size H.264 video for benchmarks: an 'orbit star' rendered at h/2 x h/2 (little memory), upscaled 2x, padded to w x h."
+    ("A real-size H.264 video for benchmarks: an 'orbit star' rendered at h/2 x h/2 (little memory), upscaled 2x, "
+     "padded to w x h.")
     f = render_video('orbit', 'star', SynthConfig(size=h//2, frames=seconds*fps, fps=fps), np.random.default_rng(0))
     f = np.repeat(np.repeat(f, 2, 1), 2, 2)
     f = np.pad(f, ((0, 0), (0, 0), ((w - h)//2, w - h - (w - h)//2), (0, 0)), mode='edge')
@@ -282,7 +289,8 @@ def make_benchmark(out:str|Path, cfg:SynthConfig|None=None, workers:int|None=Non
     if mpath.exists() and not force:
         m = json.loads(mpath.read_text())
         if m.get('config') == json.loads(json.dumps(asdict(cfg))): return m
-        raise FileExistsError(f"{out} already holds a benchmark made with other settings; use force=True (--force) or another directory")
+        raise FileExistsError(f"{out} already holds a benchmark made with other settings; use force=True (--force) or "
+                              "another directory")
     classes = split_classes(cfg)
     jobs = _jobs(cfg, classes)
     t0 = time.time()
@@ -340,7 +348,8 @@ def rest_synth(
     force:bool=False,             # overwrite a benchmark made with other settings
 ):
     "Generate the synthetic compositional action benchmark as mp4 files with a JSON manifest."
-    if preset not in SYNTH_PRESETS: raise SystemExit(f"unknown preset {preset!r}; available: {', '.join(SYNTH_PRESETS)}")
+    if preset not in SYNTH_PRESETS:
+        raise SystemExit(f"unknown preset {preset!r}; available: {', '.join(SYNTH_PRESETS)}")
     cfg = SYNTH_PRESETS[preset]()
     for k, v in dict(size=size, frames=frames, fps=fps, train=train, val=val, test=test, n_target=n_target,
                      seed=seed, noise=noise, texture=texture, crf=crf).items():
@@ -350,7 +359,8 @@ def rest_synth(
         if nouns: cfg.nouns = tuple(w.strip() for w in nouns.split(','))
         if radius: cfg.radius = tuple(float(x) for x in radius.split(','))
         if distractor is not None:
-            if distractor.lower() not in ('true', 'false'): raise ValueError(f"--distractor {distractor}: expected true or false")
+            if distractor.lower() not in ('true', 'false'):
+                raise ValueError(f"--distractor {distractor}: expected true or false")
             cfg.distractor = distractor.lower() == 'true'
         m = make_benchmark(out, cfg, workers=workers, force=force)
     except (ValueError, FileExistsError) as e: raise SystemExit(f"rest_synth: {e}")

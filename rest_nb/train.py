@@ -52,12 +52,14 @@ def collate_labelled(samples:list[dict])->dict:
     n = max([len(s['words']) for s in good], default=1)
     b['words'] = torch.full((len(good), n), Tokenizer.pad, dtype=torch.long)
     b['targets'] = torch.full((len(good), n), -100, dtype=torch.long)
-    for i, s in enumerate(good): b['words'][i, :len(s['words'])], b['targets'][i, :len(s['targets'])] = s['words'], s['targets']
+    for i, s in enumerate(good):
+        b['words'][i, :len(s['words'])], b['targets'][i, :len(s['targets'])] = s['words'], s['targets']
     return b
 
 # %% ../nbs/05_train.ipynb #64c5487b
 class EpochSampler(Sampler):
-    "DistributedSampler's order (seeded permutation per epoch, padded, strided over `world` processes), from position `start`."
+    ("DistributedSampler's order (seeded permutation per epoch, padded, strided over `world` processes), from "
+     "position `start`.")
     def __init__(self, n:int, shuffle:bool=True, seed:int=0, rank:int=0, world:int=1, pad:bool=True,
                  keyed:bool=False):   # yield (epoch, index) pairs instead of indices
         self.n, self.shuffle, self.seed, self.rank, self.world, self.pad, self.keyed = n, shuffle, seed, rank, world, pad, keyed
@@ -109,7 +111,8 @@ class WarmupNet(nn.Module):
     "Warm-up stage: the frame encoder with a temporary linear head on mean-pooled frame features."
     def __init__(self, encoder:nn.Module, n_classes:int):
         super().__init__(); self.encoder, self.head = encoder, nn.Linear(encoder.out_dim, n_classes)
-    def forward(self, clips, words=None): return {'x': None, 'logits': self.head(self.encoder(clips).mean(1)), 'mlm': None}
+    def forward(self, clips, words=None):
+        return {'x': None, 'logits': self.head(self.encoder(clips).mean(1)), 'mlm': None}
 
 def _schedule(opt, total_steps:int, ramp:float=0.)->torch.optim.lr_scheduler.LambdaLR:
     "A linear rise from 0 over the first `ramp` share of `total_steps`, then cosine decay to 0."
@@ -136,7 +139,8 @@ class Trainer:
         self.last, self.best_path, self.metrics = self.out/'last.pt', self.out/'best.pt', self.out/'metrics.jsonl'
         self.ck = self._resume_state(cfg) if resume else None
         if self.ck is None and self.last.exists():
-            raise FileExistsError(f"{self.out} already holds a run (last.pt): pass --resume to continue it, or choose another --out")
+            raise FileExistsError(f"{self.out} already holds a run (last.pt): pass --resume to continue it, or choose "
+                                  "another --out")
         if self.ck is not None:
             cfg = Config.from_dict(self.ck['config'])
             run = json.loads((self.out/'run.json').read_text())
@@ -155,29 +159,16 @@ class Trainer:
         self.model = build_model(cfg, n, len(self.tok)).to(self.device)
         # faster convolutions on GPUs and CPUs
         if isinstance(self.model.encoder, FrameEncoder): self.model.encoder.channels_last()
-        if self.device.type == 'cuda' and self.world > 1: self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
+        if self.device.type == 'cuda' and self.world > 1:
+            self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
         self.warm = WarmupNet(self.model.encoder, n).to(self.device)
-        word_ids = [self.tok.encode(w)[:cfg.model.max_words] for w in self.data.words]
-        self.train_ds = LabelledClips(VideoDataset(self.data.train, cfg.clip, train=True, seed=t.seed,
-                                                   frames=self._frames(self.data.train)),
-                                      word_ids, t.mask_prob, t.seed)
-        self.val_ds = VideoDataset(self.data.val, dataclasses.replace(cfg.clip, test_clips=1), train=False,
-                                   frames=self._frames(self.data.val))
-        self.sampler = EpochSampler(len(self.train_ds), True, t.seed, self.rank, self.world, keyed=True)
-        self.train_dl = self._loader(self.train_ds, self.sampler, collate_labelled, drop_last=True)
-        self.val_dl = self._loader(self.val_ds,
-                                   EpochSampler(len(self.val_ds), False, 0, self.rank,
-                                                self.world, pad=False), collate_clips)
-        self.steps_per_epoch = len(self.sampler)//t.batch_size
-        if self.steps_per_epoch == 0:
-            raise ValueError(f"{len(self.sampler)} training videos per process are fewer than train.batch_size={t.batch_size}")
+        self._datasets()
         self.amp_dtype = autocast_dtype(self.device, t.precision)
         self.amp = self.amp_dtype is not None
         self.scaler = torch.amp.GradScaler('cuda', enabled=self.device.type == 'cuda' and t.precision == 'fp16')
         self.skips, self.stage, self.net = SkipLog(), None, None
         self.epoch, self.step_in_epoch, self.global_step, self.best_acc, self.elapsed = 0, 0, 0, -1., 0.
         if self.rank == 0 and self.ck is None: self._start_run_files(data, targets, threshold, vectors)
-
 
 # %% ../nbs/05_train.ipynb #4eb28a1b
 @patch
@@ -189,6 +180,26 @@ def _loader(self:Trainer, ds, sampler, collate, drop_last=False)->DataLoader:
                       pin_memory=self.device.type == 'cuda', persistent_workers=t.workers > 0, prefetch_factor=4 if t.workers else None,
                       # workers' seeds, without drawing from the global RNG
                       generator=torch.Generator().manual_seed(t.seed))
+
+# %% ../nbs/05_train.ipynb #1be46fc3
+@patch
+def _datasets(self:Trainer):
+    "The training clips (with their labels' words), the validation clips, their samplers and loaders."
+    t = self.cfg.train
+    word_ids = [self.tok.encode(w)[:self.cfg.model.max_words] for w in self.data.words]
+    self.train_ds = LabelledClips(VideoDataset(self.data.train, self.cfg.clip, train=True, seed=t.seed,
+                                               frames=self._frames(self.data.train)),
+                                  word_ids, t.mask_prob, t.seed)
+    self.val_ds = VideoDataset(self.data.val, dataclasses.replace(self.cfg.clip, test_clips=1), train=False,
+                               frames=self._frames(self.data.val))
+    self.sampler = EpochSampler(len(self.train_ds), True, t.seed, self.rank, self.world, keyed=True)
+    self.train_dl = self._loader(self.train_ds, self.sampler, collate_labelled, drop_last=True)
+    val_sampler = EpochSampler(len(self.val_ds), False, 0, self.rank, self.world, pad=False)
+    self.val_dl = self._loader(self.val_ds, val_sampler, collate_clips)
+    self.steps_per_epoch = len(self.sampler)//t.batch_size
+    if self.steps_per_epoch == 0:
+        raise ValueError(f"{len(self.sampler)} training videos per process are fewer than "
+                         f"train.batch_size={t.batch_size}")
 
 # %% ../nbs/05_train.ipynb #cba06a6c
 @patch
@@ -206,7 +217,8 @@ def _resume_state(self:Trainer, cfg):
     ck = load_checkpoint(self.last)
     if cfg is not None and cfg.to_dict() != ck['config']:
         diff = [k for k in ('clip', 'model', 'train') if cfg.to_dict()[k] != ck['config'][k]]
-        raise CheckpointError(f"{self.last} was made with other {', '.join(diff)} settings: resume without a preset or overrides")
+        raise CheckpointError(f"{self.last} was made with other {', '.join(diff)} settings: resume without a preset "
+                              "or overrides")
     return ck
 
 # %% ../nbs/05_train.ipynb #03cf5e2d
@@ -238,8 +250,11 @@ def _setup_stage(self:Trainer, stage:str):
     t, scale = self.cfg.train, (self.world if self.cfg.train.scale_lr else 1)
     if stage == 'warmup':
         net = self.warm
-        if t.warmup_opt == 'sgd': self.opt = torch.optim.SGD(net.parameters(), lr=t.warmup_lr*scale, momentum=t.momentum, weight_decay=t.warmup_wd)
-        elif t.warmup_opt == 'adamw': self.opt = torch.optim.AdamW(net.parameters(), lr=t.warmup_lr*scale, weight_decay=t.warmup_wd)
+        if t.warmup_opt == 'sgd':
+            self.opt = torch.optim.SGD(net.parameters(), lr=t.warmup_lr*scale, momentum=t.momentum,
+                                       weight_decay=t.warmup_wd)
+        elif t.warmup_opt == 'adamw':
+            self.opt = torch.optim.AdamW(net.parameters(), lr=t.warmup_lr*scale, weight_decay=t.warmup_wd)
         else: raise ValueError(f"train.warmup_opt={t.warmup_opt!r}: expected sgd or adamw")
         steps = t.warmup_epochs*self.steps_per_epoch
     else:
@@ -269,7 +284,9 @@ def checkpoint(self:Trainer, path:Path|None=None, rng:dict|None=None):
     "Save a checkpoint (rank 0), refusing to save non-finite weights."
     if self.rank != 0: return
     bad = [n for n, p in self.model.named_parameters() if not torch.isfinite(p).all()]
-    if bad: raise NonFiniteLoss(f"the weights became non-finite ({bad[0]}, ...) at global step {self.global_step}; the run stopped "
+    if bad:
+        raise NonFiniteLoss(f"the weights became non-finite ({bad[0]}, ...) at global step {self.global_step}; the "
+                            "run stopped "
                                 f"without saving them. The last good checkpoint is {self.last}" + ('' if self.last.exists() else ' (none written yet)'))
     save_checkpoint(path or self.last, self.state_dict(rng))
 
@@ -323,7 +340,8 @@ def _step(self:Trainer, b:dict)->dict:
         out = self.net(x, w)
         loss, parts = rest_loss(out, y, tg, self.cfg.train.mlm_weight)
     if not torch.isfinite(loss):
-        raise NonFiniteLoss(f"the loss is {loss.item()} at epoch {self.epoch} step {self.step_in_epoch} (global step {self.global_step}); "
+        raise NonFiniteLoss(f"the loss is {loss.item()} at epoch {self.epoch} step {self.step_in_epoch} (global step "
+                            f"{self.global_step}); "
                             f"the run stopped. The last good checkpoint is {self.last}" + ('' if self.last.exists() else ' (none written yet)'))
     self.opt.zero_grad(set_to_none=True)
     self.scaler.scale(loss).backward()
@@ -339,7 +357,8 @@ def _step(self:Trainer, b:dict)->dict:
 
 # %% ../nbs/05_train.ipynb #8a617072
 def _live_graph(mb, curve:list, val_curve:list):
-    "Train loss (left axis) and seen val accuracy (right axis, 0-1) under a notebook's progress bar; nothing in a terminal."
+    ("Train loss (left axis) and seen val accuracy (right axis, 0-1) under a notebook's progress bar; nothing in "
+     "a terminal.")
     if not isinstance(mb, NBMasterBar) or mb.hide_graph: return
     import matplotlib.pyplot as plt
     if not hasattr(mb, 'graph_out'):
@@ -375,7 +394,8 @@ class _StopFlag:
 # %% ../nbs/05_train.ipynb #901233ce
 @patch
 def _train_epoch(self:Trainer, epoch:int, stage:str, mb, bars:bool, stop, curve:list)->dict:
-    "The steps of `epoch` from `self.step_in_epoch` on: metrics lines, mid-epoch checkpoints; the epoch's sums and loader wait."
+    ("The steps of `epoch` from `self.step_in_epoch` on: metrics lines, mid-epoch checkpoints; the epoch's sums and "
+     "loader wait.")
     t, kill_at_step = self.cfg.train, int(os.environ.get(_KILL_AT_STEP, 0)) or None
     self.net.train()
     self.sampler.set_epoch(epoch, self.step_in_epoch*t.batch_size)
@@ -393,7 +413,8 @@ def _train_epoch(self:Trainer, epoch:int, stage:str, mb, bars:bool, stop, curve:
         if self.rank == 0 and r:
             _append_jsonl(self.metrics, {'type': 'step', 'stage': stage, 'epoch': epoch, 'step': self.step_in_epoch,
                                          'global_step': self.global_step, **{k: v for k, v in r.items() if k != 'n'}})
-            if bars: mb.child.comment = f"{stage} loss {r['loss']:.3f}" + ('' if r['acc'] is None else f" acc {r['acc']:.3f}")
+            if bars:
+                mb.child.comment = f"{stage} loss {r['loss']:.3f}" + ('' if r['acc'] is None else f" acc {r['acc']:.3f}")
             curve.append((self.global_step, r['loss']))
         if t.ckpt_every and self.global_step % t.ckpt_every == 0 and self.step_in_epoch < self.steps_per_epoch:
             self.checkpoint()
@@ -446,13 +467,17 @@ def fit(self:Trainer)->dict:
             if show:
                 if rec['val_acc'] is not None: val_curve.append((self.global_step, rec['val_acc']))
                 va = rec['val_acc']
-                line = (f"epoch {epoch + 1}/{total} {stage}: train loss {rec['train_loss']:.3f} acc {rec['train_acc']:.3f}, "
-                        f"val acc {'-' if va is None else f'{va:.3f}'}, {rec['clips_per_s']} clips/s, data wait {100*rec['data_wait_share']:.1f}%")
+                line = (f"epoch {epoch + 1}/{total} {stage}: train loss {rec['train_loss']:.3f} acc "
+                        f"{rec['train_acc']:.3f}, "
+                        f"val acc {'-' if va is None else f'{va:.3f}'}, {rec['clips_per_s']} clips/s, data wait "
+                        f"{100*rec['data_wait_share']:.1f}%")
                 if bars: _live_graph(mb, curve, val_curve); mb.write(line)
                 else: print(line, flush=True)
     except KeyboardInterrupt:
         if self.stage is not None: self.checkpoint(rng=self.rng)
-        if self.rank == 0: print(f"interrupted at epoch {self.epoch} step {self.step_in_epoch}: saved {self.last}; continue with --resume", file=sys.stderr)
+        if self.rank == 0:
+            print(f"interrupted at epoch {self.epoch} step {self.step_in_epoch}: saved {self.last}; continue "
+                  "with --resume", file=sys.stderr)
         raise
     finally: stop.restore()
     return self._summary(history)
@@ -467,7 +492,8 @@ def _summary(self:Trainer, history:list[dict])->dict:
          'chance': 1/len(self.data.classes), 'classes': len(self.data.classes), 'removed_classes': len(self.data.removed),
          'skipped_videos': len(self.skips), 'history': history}
     if self.rank == 0:
-        with atomic_write(self.out/'summary.json') as tmp: tmp.write_text(json.dumps({k: v for k, v in s.items() if k != 'history'}, indent=1))
+        with atomic_write(self.out/'summary.json') as tmp:
+            tmp.write_text(json.dumps({k: v for k, v in s.items() if k != 'history'}, indent=1))
         if len(self.skips): print(self.skips.summary(), file=sys.stderr)
     return s
 
@@ -486,7 +512,8 @@ def run_history(run:str|Path)->list[dict]:
     return [r for r in map(json.loads, filter(_parses, lines)) if r.get('type') == 'epoch']
 
 def plot_runs(runs:dict, ax=None, x:str='elapsed'):
-    "Seen-class val accuracy of each run (label -> run directory or epoch records) against `x`: elapsed seconds or epoch."
+    ("Seen-class val accuracy of each run (label -> run directory or epoch records) against `x`: elapsed "
+     "seconds or epoch.")
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(7, 4))
     for label, r in runs.items():
@@ -543,7 +570,8 @@ def demo_run(data:str|Path|None=None, # a rest_synth benchmark (default: `demo_b
 # %% ../nbs/05_train.ipynb #331abcfc
 @patch
 def model_speed(self:Trainer, steps:int=20, warm:int=3)->float:
-    "Clips/s of the joint training step alone (one real batch, reused: no data wait). It trains: use a Trainer you will not fit."
+    ("Clips/s of the joint training step alone (one real batch, reused: no data wait). It trains: use a Trainer you "
+     "will not fit.")
     self._setup_stage('joint'); self.sampler.set_epoch(0)
     b = next(iter(self.train_dl))
     for i in range(warm + steps):
@@ -573,9 +601,11 @@ def rest_train(
         s = train(cfg, data, out, resume=resume, targets=targets or None, threshold=threshold, vectors=vectors,
                   device=device, progress=not no_progress)
     except KeyboardInterrupt: sys.exit(130)
-    except (CheckpointError, NonFiniteLoss, FileExistsError, FileNotFoundError, ValueError, KeyError) as e: sys.exit(f"rest_train: {e}")
+    except (CheckpointError, NonFiniteLoss, FileExistsError, FileNotFoundError, ValueError, KeyError) as e:
+        sys.exit(f"rest_train: {e}")
     finally:
         if dist.is_initialized(): dist.destroy_process_group()
     if dist_info()[0] == 0:
         print(f"best seen-class val accuracy {s['best_val_acc']}, last {s['last_val_acc']} (chance {s['chance']:.4f}); "
-              f"{s['classes']} classes ({s['removed_classes']} removed by the overlap filter); {s['skipped_videos']} videos skipped; run in {out}")
+              f"{s['classes']} classes ({s['removed_classes']} removed by the overlap filter); {s['skipped_videos']} "
+              f"videos skipped; run in {out}")

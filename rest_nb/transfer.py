@@ -21,7 +21,8 @@ def seen_prototypes(X:Tensor,       # visual representations x of the training v
     "p_i: the mean representation of the videos of seen class i."
     X, labels = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(labels, dtype=torch.long)
     counts = torch.bincount(labels, minlength=n_seen)
-    if (counts == 0).any(): raise ValueError(f"seen classes {(counts == 0).nonzero().flatten().tolist()[:10]} have no videos: no prototype")
+    if (counts == 0).any():
+        raise ValueError(f"seen classes {(counts == 0).nonzero().flatten().tolist()[:10]} have no videos: no prototype")
     return torch.zeros(n_seen, X.shape[1]).index_add_(0, labels, X)/counts[:, None]
 
 # %% ../nbs/06_transfer.ipynb #5db7942b
@@ -29,9 +30,12 @@ def check_transfer(S, K=None, tau=None, rho=None)->np.ndarray:
     "S as a float64 array, with clear errors for a wrong shape or out-of-range K, tau, rho."
     S = np.asarray(S.detach().cpu() if isinstance(S, Tensor) else S, dtype=np.float64)
     if S.ndim != 2: raise ValueError(f"relatedness must be a matrix (unseen x seen), got shape {S.shape}")
-    if K is not None and not (isinstance(K, (int, np.integer)) and K >= 1): raise ValueError(f"K={K!r}: expected an integer >= 1 (None switches constraint I off)")
-    if tau is not None and not tau >= 0: raise ValueError(f"tau={tau!r}: expected a number >= 0 (0 switches constraint II off)")
-    if rho is not None and not (isinstance(rho, (int, np.integer)) and rho >= 1): raise ValueError(f"rho={rho!r}: expected an integer >= 1 (None switches constraint III off)")
+    if K is not None and not (isinstance(K, (int, np.integer)) and K >= 1):
+        raise ValueError(f"K={K!r}: expected an integer >= 1 (None switches constraint I off)")
+    if tau is not None and not tau >= 0:
+        raise ValueError(f"tau={tau!r}: expected a number >= 0 (0 switches constraint II off)")
+    if rho is not None and not (isinstance(rho, (int, np.integer)) and rho >= 1):
+        raise ValueError(f"rho={rho!r}: expected an integer >= 1 (None switches constraint III off)")
     return S
 
 def _top_k_mask(V:np.ndarray, k:int)->np.ndarray:
@@ -50,7 +54,8 @@ def knn_mask(S:Tensor, K:int)->Tensor:
 
 # %% ../nbs/06_transfer.ipynb #9fa484fb
 def relative_ratio(S:Tensor)->np.ndarray:
-    "Eq. 5's ratio for every (unseen j, seen i): min over unseen k != j of (1 - S[k, i]) / (1 - S[j, i]) (inf where undefined)."
+    ("Eq. 5's ratio for every (unseen j, seen i): min over unseen k != j of (1 - S[k, i]) / (1 - S[j, i]) (inf where "
+     "undefined).")
     D = 1 - np.clip(check_transfer(S), -1, 1)
     n_u, n_s = D.shape
     if n_u == 1: return np.full(D.shape, np.inf)                     # no other unseen class to compare with
@@ -75,7 +80,8 @@ def admissible(S:Tensor, K:int|None=None, tau:float=0.)->Tensor:
     return torch.from_numpy(m)
 
 def solve_exact(S:Tensor, mask:Tensor, rho:int|None)->Tensor:
-    "The program's optimum, all rows at once: the top-`rho` admissible entries of each row with S > 0 (rho=None: all of them)."
+    ("The program's optimum, all rows at once: the top-`rho` admissible entries of each row with S > 0 (rho=None: "
+     "all of them).")
     S = check_transfer(S, rho=rho)
     score = np.where(np.asarray(mask, dtype=bool), S, -np.inf)
     return torch.from_numpy((score > 0) if rho is None else _top_k_mask(score, int(rho)) & (score > 0))
@@ -100,7 +106,8 @@ def solve_pulp(S:Tensor, mask:Tensor, rho:int|None, msg:bool=False)->Tensor:
 
 # %% ../nbs/06_transfer.ipynb #b3d95429
 def composite_weights(S, A)->tuple[np.ndarray, np.ndarray]:
-    "Eq. 6 weights W = A * S (float64), rows without an admissible seen class set to their nearest seen class; and those rows."
+    ("Eq. 6 weights W = A * S (float64), rows without an admissible seen class set to their nearest seen class; and "
+     "those rows.")
     S, A = check_transfer(S), np.asarray(A, dtype=bool)
     W = S*A
     empty = np.flatnonzero(W.sum(1) <= 0)
@@ -113,11 +120,13 @@ def composite_prototypes(P:Tensor,   # seen prototypes, (n_seen, D)
                          A:Tensor,   # binary adjacency from a solver, (n_unseen, n_seen)
                          unseen:list[str]|None=None,   # unseen class names, for the warning
                         )->Tensor:   # unseen prototypes, (n_unseen, D)
-    "Eq. 6: relatedness-weighted mean of the selected seen prototypes; an empty row falls back to its nearest seen class."
+    ("Eq. 6: relatedness-weighted mean of the selected seen prototypes; an empty row falls back to its nearest "
+     "seen class.")
     W, empty = composite_weights(S, A)
     if len(empty):
         names = [unseen[j] if unseen else str(int(j)) for j in empty]
-        warnings.warn(f"no admissible seen class for unseen class(es) {', '.join(names)}: using the nearest seen class instead")
+        warnings.warn(f"no admissible seen class for unseen class(es) {', '.join(names)}: using the nearest seen "
+                      "class instead")
     W = torch.from_numpy(W).float()
     return (W @ torch.as_tensor(P, dtype=torch.float32))/W.sum(1, keepdim=True)
 

@@ -15,7 +15,8 @@ for cell in nb['cells']:
     body = '\n'.join(l for l in lines if keep(l)).strip('\n')
     if cell['cell_type'] == 'markdown': parts.append(body)
     elif cell['cell_type'] == 'code' and body:
-        parts.append(f'```python\n{body}\n```')
+        if not re.search(r'^#\|\s*echo:\s*false', src, re.M): parts.append(f'```python\n{body}\n```')   # echo: false shows the output only
         text = ''.join(''.join(o.get('text', '')) for o in cell.get('outputs', []) if o.get('output_type') == 'stream')
         if text.strip(): parts.append(f'```\n{text.rstrip()}\n```')
+        parts += [''.join(o['data']['text/markdown']).strip() for o in cell.get('outputs', []) if 'text/markdown' in o.get('data', {})]
 (root/'README.md').write_text('\n\n'.join(parts) + '\n')

@@ -7,7 +7,7 @@ outputs it has); `gpu` cells run and skip themselves with a one-line note where 
 widgets' static figures stay), figures are stored as PNG, and a notebook whose cell fails is left untouched. `make outputs`
 runs this over the notebooks whose outputs README and the notebooks show.
 """
-import argparse, json, re, sys
+import argparse, json, os, re, sys
 from pathlib import Path
 import nbformat
 from execnb.shell import CaptureShell
@@ -29,6 +29,12 @@ def keep(o:dict)->dict|None:
     return {**o, 'data': data} if data else None
 
 def run(path:Path, slow:bool, only:list[str]|None=None):
+    path, here = path.resolve(), os.getcwd()
+    os.chdir(path.parent)                                     # as Jupyter and nbdev_test do: files a notebook writes land beside it
+    try: _run(path, slow, only)
+    finally: os.chdir(here)
+
+def _run(path:Path, slow:bool, only:list[str]|None=None):
     nb = nbformat.read(path, as_version=4)
     shell = CaptureShell(path, mpl_format='png')
     for cell in nb.cells:
@@ -49,7 +55,7 @@ def run(path:Path, slow:bool, only:list[str]|None=None):
     nb = now
     nbformat.write(nb, path)
     size = path.stat().st_size
-    print(f"{path}: {sum(bool(c.get('outputs')) for c in nb.cells if c.cell_type == 'code')} cells with outputs, {size/1e6:.2f} MB")
+    print(f"{path.relative_to(ROOT) if str(path).startswith(ROOT) else path}: {sum(bool(c.get('outputs')) for c in nb.cells if c.cell_type == 'code')} cells with outputs, {size/1e6:.2f} MB")
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
