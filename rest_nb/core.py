@@ -95,13 +95,13 @@ class ModelConfig:
     heads:int=4               # attention heads (paper: 12)
     mlp:int=256               # MLP hidden width (paper: 3072)
     dropout:float=0.              # paper: 0.1 (BERT's); tiny: 0, chosen by 05_train's recipe study
-    pos_std:float=1.              # std of the initial position embeddings: the scale of the word and modality embeddings
+    pos_std:float=1.              # std of the initial position embeddings (the scale of the other input embeddings)
     max_words:int=8           # longest label, in words, after normalisation
     arch:str='transformer'    # transformer, or a two-stream rnn / lstm (paper Table 3a)
     attention:str='single'    # single: [CLS] and frames never see words (ResT); cross: all tokens see all (Table 3c)
     tasks:str='cls+mlm'       # cls+mlm (ResT), cls or mlm only (Table 3b)
     feat_dim:int=0            # feature size of backbone='precomputed' inputs (features loaded from disk)
-    norm:str='batch'          # tiny_cnn normalisation: batch, or group (batch-size independent: exact multi-process equivalence on the CPU)
+    norm:str='batch'          # tiny_cnn normalisation: batch, or group (exact multi-process equivalence on the CPU)
 
     def __post_init__(self): validate(self, 'model')
 
@@ -113,21 +113,21 @@ class TrainConfig:
     warmup_epochs:int=3       # paper: 150
     joint_epochs:int=45       # paper: 50
     batch_size:int=32         # clips per process (paper: 16 per GPU)
-    warmup_opt:str='adamw'    # optimiser of the warm-up: sgd (paper) or adamw (tiny: SGD's warm-up slowed the joint stage down)
+    warmup_opt:str='adamw'    # warm-up optimiser: sgd (paper) or adamw (tiny: SGD slowed the joint stage down)
     warmup_lr:float=1e-3      # paper: 0.01 (SGD)
     warmup_wd:float=0.05      # paper: 1e-4 (SGD)
     lr:float=1e-3             # paper: 1.5e-4; tiny: 1e-3 with the ramp below
     wd:float=0.05
-    ramp:float=0.05           # share of each stage's steps over which the learning rate rises linearly from 0 (paper: 0)
+    ramp:float=0.05           # share of each stage's steps with a linear rise of the learning rate from 0 (paper: 0)
     mlm_weight:float=0.5      # L = L_cls + 0.5 L_mlm
     mask_prob:float=0.15      # MLM masking rate (at least one word per label)
     momentum:float=0.9        # SGD momentum of the warm-up (the paper does not give it)
-    workers:int=0             # DataLoader worker processes per training process (tiny: 0, frames come from the frame cache)
-    frame_cache:bool=True     # decode every video once into a uint8 memory map (02_data's `FrameCache`) instead of every epoch
+    workers:int=0             # DataLoader workers per training process (tiny: 0, frames come from the frame cache)
+    frame_cache:bool=True     # decode each video once into a uint8 memory map (02_data's `FrameCache`)
     seed:int=0
-    precision:str='bf16'      # autocast: bf16 (CUDA, and CPUs with native bf16), fp16 (CUDA, with a gradient scaler) or fp32
+    precision:str='bf16'      # autocast: bf16 (CUDA, CPUs with native bf16), fp16 (CUDA, gradient scaler) or fp32
     ckpt_every:int=0          # also checkpoint every this many steps inside an epoch (0: at epoch ends only)
-    compile:bool|str='auto'   # torch.compile the network: auto = on CUDA only (1.5x for rest18 on an H200; on CPUs it only adds start-up time)
+    compile:bool|str='auto'   # torch.compile: auto = on CUDA only (1.5x for rest18 on an H200; CPUs: start-up only)
     scale_lr:bool=False       # multiply both learning rates by the number of processes (linear scaling rule)
 
     def __post_init__(self): validate(self, 'train')

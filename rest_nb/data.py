@@ -286,7 +286,7 @@ class ClipSampler:
 class VideoDataset(Dataset):
     "Clips of the videos of a `VideoList`: a random training clip, or the N test clips, per video."
     def __init__(self, videos:VideoList, cfg:ClipConfig, train:bool=True, seed:int=0,
-                 frames:FrameCache|None=None):   # decoded frames of `videos` (see the frame cache below), else decord decodes
+                 frames:FrameCache|None=None):   # decoded frames of `videos` (the frame cache below), else decord
         if frames is not None and (frames.short_side != cfg.short_side or len(frames) != len(videos)):
             raise ValueError(f"the frame cache holds {len(frames)} videos at short side {frames.short_side}, "
                              f"expected {len(videos)} at {cfg.short_side}")
@@ -476,7 +476,8 @@ def input_speed(videos:VideoList, cfg:ClipConfig, n:int=48, cache=None)->dict:
     import time
     threads = torch.get_num_threads(); torch.set_num_threads(1)
     try:
-        t0 = time.perf_counter(); fc = FrameCache(videos, cfg.short_side, cache=cache, workers=1); build = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        fc = FrameCache(videos, cfg.short_side, cache=cache, workers=1); build = time.perf_counter() - t0
         sampler = ClipSampler(cfg)
         draws = [(videos[k % len(videos)].path, k) for k in range(n)]
         idx = {k: sampler.indices(open_video(p), np.random.default_rng(k))[0] for p, k in draws}

@@ -424,7 +424,8 @@ def results_text(res:dict)->str:
              f"tau={constraint_text(res['tau'])} rho={constraint_text(res['rho'])}"
              + (f"  (cross-validated per row over the seen classes; held-out seen top-1 {cv:.3f})" if cv is not None else '')]
     for t, r in res['targets'].items():
-        lines.append(f"\n{t}: {len(r['classes'])} unseen classes, {r['videos']} videos" + (f", {len(r['skipped'])} skipped" if r['skipped'] else ''))
+        lines.append(f"\n{t}: {len(r['classes'])} unseen classes, {r['videos']} videos"
+                     + (f", {len(r['skipped'])} skipped" if r['skipped'] else ''))
         lines.append(f"  {'variant':34s} {'space':5s} {'K':>4s} {'tau':>4s} {'rho':>4s} {'0/100 top1':>10s} "
                      f"{'top5':>6s} {'skew':>6s} "
                      f"{'0/50 top1':>13s} {'top5':>6s}  no admissible")
@@ -495,7 +496,7 @@ def parse_constraint(name:str, value:str|None):
 @call_parse
 def rest_eval(
     run:str,                      # training run directory (best.pt, run.json, classes.json)
-    data:str,                     # the run's source data: a rest_synth benchmark, a Kinetics layout, or train/ and val/ folders
+    data:str,                     # the run's source data: a rest_synth benchmark, a Kinetics layout, or train/ + val/
     targets:Param("target sets: name=PATH for videos on disk (ucf101=, hmdb51=, activitynet=, kinetics600=, or any "
                   "name for class folders), or set names of a rest_synth benchmark (default: all its target sets)",
                   nargs='*')=None,
@@ -503,7 +504,7 @@ def rest_eval(
     K:str=None,                   # constraint I without --cv: an integer, or off
     tau:str=None,                 # constraint II without --cv: a number, or off
     rho:str=None,                 # constraint III without --cv: an integer, or off
-    cv:bool=False,                # choose each ablation row's (K, tau, rho) by 5-fold cross-validation over the seen classes
+    cv:bool=False,                # each ablation row's (K, tau, rho) by 5-fold cross-validation over seen classes
     out:str=None,                 # results JSON (the first clip count; all of them under by_clips)
     device:str=None,              # cpu, cuda, ... (default: the best available)
 ):
@@ -574,4 +575,5 @@ def rest_demo(
         with atomic_write(path) as tmp: tmp.write_text(json.dumps(res, indent=1, default=float))
     print(results_text(res))
     print(f"\nrun {run}\n\npromises of the demo:\n" + checks_text(demo_checks(res, best)))
-    print("\nwall time (s): " + ', '.join(f"{k} {v:.1f}" for k, v in clock.items()) + f"; total {sum(clock.values()):.1f}")
+    print("\nwall time (s): " + ', '.join(f"{k} {v:.1f}" for k, v in clock.items())
+          + f"; total {sum(clock.values()):.1f}")

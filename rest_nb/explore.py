@@ -210,7 +210,8 @@ class AdjacencyView:
             _replace(self.fig, adjacency_figure(S, A, unseen, seen, title))
         else:
             with self.fig.batch_update():
-                self.fig.data[0].z = np.where(A, S, np.nan)[:, self.order].ravel().astype(np.float32); self.fig.layout.title = title
+                self.fig.data[0].z = np.where(A, S, np.nan)[:, self.order].ravel().astype(np.float32)
+                self.fig.layout.title = title
 
 # %% ../nbs/08_explore.ipynb #e61cc71c
 def _replace(fw:go.FigureWidget, fig:go.Figure):
@@ -232,7 +233,8 @@ class TransferExplorer:
                                                 yaxis=dict(range=[0, 1], title='top-1 (0/100)'),
                                                 margin=dict(l=10, r=10, t=30, b=10), title='per-class top-1: previous '
                                                                                            'and current setting'))
-        self.bars.add_bar(name='previous', marker_color='lightgray'); self.bars.add_bar(name='current', marker_color='steelblue')
+        self.bars.add_bar(name='previous', marker_color='lightgray')
+        self.bars.add_bar(name='current', marker_color='steelblue')
         self.adj = AdjacencyView()
         self.inspect = W.Dropdown(description='unseen class')
         self.inspect.observe(lambda _: self.show_composition(), names='value')
@@ -324,7 +326,8 @@ def second_source(ex:Exploration, target:str)->tuple[np.ndarray|None, str]:
     ("S of a target set from sentence embeddings of the labels (the `sent` extra), or None and the reason it is "
      "unavailable.")
     try:
-        from rest_nb.semantic import embed_sentences; E_u, E_s = embed_sentences(ex.targets[target]['classes']), embed_sentences(ex.seen)
+        from rest_nb.semantic import embed_sentences
+        E_u, E_s = embed_sentences(ex.targets[target]['classes']), embed_sentences(ex.seen)
     except ImportError as e: return None, str(e)
     return relatedness(E_u, E_s), 'sentence embeddings (all-MiniLM-L6-v2)'
 
@@ -572,7 +575,8 @@ def select(self:ConfusionExplorer, row:int|None=None, col:int|None=None):
     d = self.ex.targets[self.c.target.value]
     o = self.order()
     if row is not None:
-        self.cls.unobserve_all('value'); self.cls.value = d['classes'][o[row]]; self.cls.observe(lambda _: self.select(), names='value')
+        self.cls.unobserve_all('value')
+        self.cls.value = d['classes'][o[row]]; self.cls.observe(lambda _: self.select(), names='value')
     if self.cls.value is None: return
     j = d['classes'].index(self.cls.value)
     pred_to = None if col is None else int(o[col])

@@ -118,7 +118,8 @@ def prediction_text(res:dict, compositions:int=4)->str:
     lines = [f"run {Path(res['run']).name}: K={res['K']} tau={res['tau']} rho={res['rho']} ({res['choice']}), "
              f"{len(res['labels'])} labels"]
     for pr in res['label_problems']:
-        lines.append(f"  label {pr['label']!r}: {', '.join(pr['missing'])} not in the word vectors" + ('' if pr['usable'] else ' (label left out)')
+        lines.append(f"  label {pr['label']!r}: {', '.join(pr['missing'])} not in the word vectors"
+                     + ('' if pr['usable'] else ' (label left out)')
                      + f"; {pr['suggestion']}")
     for v in res['videos']:
         top = ', '.join(f"{t['label']} {t['score']:.2f}" for t in v['top'])
@@ -131,13 +132,13 @@ def prediction_text(res:dict, compositions:int=4)->str:
 # %% ../nbs/13_predict.ipynb #97f589f4
 @call_parse
 def rest_predict(
-    run:str,                                       # training run directory, or demo (the demo run, trained once per cache)
+    run:str,                                       # a run directory, or demo (the demo run, trained once per cache)
     videos:Param("video files, or folders searched for videos", nargs='+'),
     labels:Param('label names to choose from, e.g. "juggling balls" "playing violin"', nargs='*')=None,
     labels_file:str=None,                          # a text file with one label name per line (added to --labels)
-    K:str=None,                                    # constraint I: an integer, or off (default: the run's cross-validated choice)
-    tau:str=None,                                  # constraint II: a number, or off (default: the run's cross-validated choice)
-    rho:str=None,                                  # constraint III: an integer, or off (default: the run's cross-validated choice)
+    K:str=None,                                    # constraint I: an integer, or off (default: the run's CV choice)
+    tau:str=None,                                  # constraint II: a number, or off (default: the run's CV choice)
+    rho:str=None,                                  # constraint III: an integer, or off (default: the run's CV choice)
     clips:int=1,                                   # clips per video, evenly spaced, their features averaged
     topk:int=5,                                    # labels listed per video
     json:str=None,                                 # also write the predictions as JSON to this file

@@ -294,7 +294,8 @@ def checkpoint(self:Trainer, path:Path|None=None, rng:dict|None=None):
 def _restore(self:Trainer, ck:dict):
     self.model.load_state_dict(ck['model']); self.warm.head.load_state_dict(ck['warm_head'])
     self._setup_stage(ck['stage'])
-    self.opt.load_state_dict(ck['optimizer']); self.sched.load_state_dict(ck['scheduler']); self.scaler.load_state_dict(ck['scaler'])
+    self.opt.load_state_dict(ck['optimizer'])
+    self.sched.load_state_dict(ck['scheduler']); self.scaler.load_state_dict(ck['scaler'])
     self.epoch, self.step_in_epoch, self.global_step, self.best_acc = ck['epoch'], ck['step_in_epoch'], ck['global_step'], ck['best_acc']
     self.elapsed = ck.get('elapsed', 0.)
     _set_rng_state(ck['rng'])
@@ -386,7 +387,8 @@ class _StopFlag:
     def _set(self, *_): self.flag = True
     def __call__(self)->bool:
         if self.world > 1:
-            f = torch.tensor([float(self.flag)], device=self.device); dist.all_reduce(f, op=dist.ReduceOp.MAX); self.flag = bool(f.item())
+            f = torch.tensor([float(self.flag)], device=self.device)
+            dist.all_reduce(f, op=dist.ReduceOp.MAX); self.flag = bool(f.item())
         return self.flag
     def restore(self):
         for sig, h in self.saved.items(): signal.signal(sig, h)
@@ -547,9 +549,9 @@ def demo_bench(seed:int=0, cache:str|Path|None=None)->Path:
 
 # %% ../nbs/05_train.ipynb #8f1194ff
 def demo_run(data:str|Path|None=None, # a rest_synth benchmark (default: `demo_bench()`)
-             quick:bool|None=None,    # the shorter run (default: under nbdev_test, where IN_TEST is set, or with REST_NB_QUICK=1)
+             quick:bool|None=None,    # the shorter run (default: under nbdev_test (IN_TEST) or REST_NB_QUICK=1)
              cache:str|Path|None=None, progress:bool=False,
-             overrides:list|None=None, # settings changed from `tiny` (the recipe study below trains its variants this way)
+             overrides:list|None=None, # settings changed from `tiny` (how the recipe study trains its variants)
             )->Path:
     "The run directory of `tiny` (with `overrides`) trained on `data`, trained at most once per cache."
     data = Path(data) if data is not None else demo_bench(cache=cache)
