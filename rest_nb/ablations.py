@@ -62,9 +62,11 @@ def run_records(run, data=None, clips=CLIPS, cache=None, **tags)->list[dict]:
     return out
 
 # %% ../nbs/15_ablations.ipynb #67a66ea2
+def _match(r:dict, where:dict)->bool: return all(r.get(k) == v for k, v in where.items())
+
 def seed_stats(recs:list[dict], metric:str='top1_050', **where)->tuple[float, float, int]:
     "Mean, std (over training seeds) and number of seeds of `metric` among the records matching `where`."
-    hits = [r for r in recs if all(r.get(k) == v for k, v in where.items())]
+    hits = [r for r in recs if _match(r, where)]
     seeds = [r['seed'] for r in hits]
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"{where}: {len(hits)} records for {len(set(seeds))} seeds; narrow the selection")
@@ -114,6 +116,10 @@ TABLES = {
 # %% ../nbs/15_ablations.ipynb #4f0b1c31
 def _columns(recs): return sorted({(r['bench'], r['target']) for r in recs})
 
+def _md_table(head:list, rows:list)->list[str]:
+    "Lines of a Markdown table with header `head` and `rows` (lists of cell strings)."
+    return ['| ' + ' | '.join(r) + ' |' for r in [head, ['---'] * len(head), *rows]]
+
 def _cell(m, s, n, pct)->str: return '–' if not n else (f'{100*m:.1f} ± {100*s:.1f}' if pct else f'{m:.2f} ± {s:.2f}')
 
 def study_table(recs:list[dict], title:str)->str:
@@ -121,12 +127,9 @@ def study_table(recs:list[dict], title:str)->str:
     metric, rows = TABLES[title]
     pct, cols = metric.startswith('top'), _columns(recs)
     head = ['', *[f'draw {b} {t}' for b, t in cols], 'paper (UCF101 0/50)']
-    lines = [f'**{title}**', '', '| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
-    for label, where, paper in rows:
-        cells = [_cell(*seed_stats(recs, metric, bench=b, target=t, **where), pct) for b, t in cols]
-        paper = '–' if paper is None else (f'{paper:.1f}' if pct else f'{paper:.3f}')
-        lines.append('| ' + ' | '.join([label, *cells, paper]) + ' |')
-    return '\n'.join(lines)
+    body = [[label, *[_cell(*seed_stats(recs, metric, bench=b, target=t, **where), pct) for b, t in cols],
+             '–' if paper is None else (f'{paper:.1f}' if pct else f'{paper:.3f}')] for label, where, paper in rows]
+    return '\n'.join([f'**{title}**', '', *_md_table(head, body)])
 
 # %% ../nbs/15_ablations.ipynb #3995aa07
 CLAIMS = [  # (claim, metric, configuration a, configuration b, the paper's a - b on UCF101 0/50)
@@ -156,7 +159,7 @@ CLAIMS = [  # (claim, metric, configuration a, configuration b, the paper's a - 
 # %% ../nbs/15_ablations.ipynb #99570259
 def paired_difference(recs:list[dict], metric:str, a:dict, b:dict, **where)->np.ndarray:
     "Per training seed: `metric` of configuration `a` minus that of `b` (same seed, and `where`: draw, target)."
-    val = lambda sel: {r['seed']: r[metric] for r in recs if all(r.get(k) == v for k, v in {**sel, **where}.items())}
+    val = lambda sel: {r['seed']: r[metric] for r in recs if _match(r, {**sel, **where})}
     va, vb = val(a), val(b)
     return np.array([va[s] - vb[s] for s in sorted(va) if s in vb and None not in (va[s], vb[s])], float)
 
@@ -164,16 +167,15 @@ def claims_table(recs:list[dict])->str:
     "Each claim of `CLAIMS`: the paired difference (mean ± std over seeds) per draw and target set, and where it holds."
     cols = _columns(recs)
     head = ['claim (a > b)', 'paper a - b', *[f'draw {b} {t}' for b, t in cols], 'holds in']
-    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    body = []
     for claim, metric, a, b, paper in CLAIMS:
         pct, cells, holds, n = metric.startswith('top'), [], 0, 0
         for bench, t in cols:
             d = paired_difference(recs, metric, a, b, bench=bench, target=t)
             cells.append(_cell(d.mean(), d.std(), len(d), pct) if len(d) else '–')
             if len(d): n += 1; holds += d.mean() > 0
-        lines.append('| ' + ' | '.join([claim, f'{paper:+.1f}' if pct else f'{paper:+.2f}', *cells,
-                                        f'{holds}/{n}']) + ' |')
-    return '\n'.join(lines)
+        body.append([claim, f'{paper:+.1f}' if pct else f'{paper:+.2f}', *cells, f'{holds}/{n}'])
+    return '\n'.join(_md_table(head, body))
 
 # %% ../nbs/15_ablations.ipynb #1d7c6c2c
 VARIANT_NAMES = {'rest': 'ResT', 'rnn': 'two-stream RNN', 'lstm': 'two-stream LSTM', 'cls': 'CLS only',
@@ -186,13 +188,13 @@ def seen_table(recs:list[dict])->str:
     one = [r for r in one if r['target'] == min(x['target'] for x in one)]      # one record per run
     head = ['variant', *[f'draw {b} {what}' for b in benches for what in ('CLS head', 'nearest prototype')],
             'training s / run']
-    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    body = []
     for v in VARIANT_NAMES:
         if not any(r['variant'] == v for r in one): continue
         cells = [_cell(*seed_stats(one, m, variant=v, bench=b), True) for b in benches for m in ('val_acc', 'val_proto_acc')]
         secs = [r['train_seconds'] for r in one if r['variant'] == v and r['train_seconds'] is not None]
-        lines.append('| ' + ' | '.join([VARIANT_NAMES[v], *cells, f'{np.mean(secs):.0f}' if secs else '–']) + ' |')
-    return '\n'.join(lines)
+        body.append([VARIANT_NAMES[v], *cells, f'{np.mean(secs):.0f}' if secs else '–'])
+    return '\n'.join(_md_table(head, body))
 
 # %% ../nbs/15_ablations.ipynb #c72d3b47
 def save_study(recs:list[dict], path, seconds:dict)->Path:
