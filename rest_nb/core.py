@@ -44,7 +44,8 @@ RULES = {
     'train': dict(warmup_epochs=_int(0), joint_epochs=_int(0), batch_size=_int(1), warmup_opt=_one_of('sgd', 'adamw'),
                   warmup_lr=_num(0, lo_open=True), warmup_wd=_num(0), lr=_num(0, lo_open=True), wd=_num(0),
                   ramp=_num(0, 1), mlm_weight=_num(0), mask_prob=_num(0, 1, lo_open=True, hi_open=False),
-                  momentum=_num(0, 1), workers=_int(0), frame_cache=_BOOL, seed=_int(),
+                  momentum=_num(0, 1), workers=_int(0), seed=_int(),
+                  frame_cache=('opt', lambda v: v is True or v is False or v == 'jpeg', 'true, false or jpeg'),
                   precision=_one_of('bf16', 'fp16', 'fp32'), ckpt_every=_int(0),
                   compile=('opt', lambda v: v in (True, False, 'auto'), 'true, false or auto'), scale_lr=_BOOL),
 }
@@ -123,7 +124,8 @@ class TrainConfig:
     mask_prob:float=0.15      # MLM masking rate (at least one word per label)
     momentum:float=0.9        # SGD momentum of the warm-up (the paper does not give it)
     workers:int=0             # DataLoader workers per training process (tiny: 0, frames come from the frame cache)
-    frame_cache:bool=True     # decode each video once into a uint8 memory map (02_data's `FrameCache`)
+    frame_cache:bool|str=True # decode each video once (02_data's `FrameCache`): true = uint8 memory map, jpeg = JPEG
+                              # shards (about 17x less disk, ~0.3 ms more per frame), false = decord on every clip
     seed:int=0
     precision:str='bf16'      # autocast: bf16 (CUDA, CPUs with native bf16), fp16 (CUDA, gradient scaler) or fp32
     ckpt_every:int=0          # also checkpoint every this many steps inside an epoch (0: at epoch ends only)

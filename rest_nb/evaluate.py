@@ -311,7 +311,8 @@ def cached_features(run:str|Path, videos:VideoList, clips:int=1, which:str='best
                 'cached': True}
     t = ck['config']['train']
     # decoded once, as for training
-    frames = FrameCache(videos, clip.short_side, cache=cache) if t.get('frame_cache') else None
+    mode = t.get('frame_cache')
+    frames = FrameCache(videos, clip.short_side, cache=cache, jpeg=mode == 'jpeg') if mode else None
     f = extract_features(model, videos, clip, clips, device=device, progress=progress,
                          precision=t.get('precision', 'fp32'),
                          frames=frames, **kw)

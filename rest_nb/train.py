@@ -204,11 +204,14 @@ def _datasets(self:Trainer):
 # %% ../nbs/05_train.ipynb #cba06a6c
 @patch
 def _frames(self:Trainer, videos:VideoList)->FrameCache|None:
-    "The frame cache of `videos` if the config asks for one (built by rank 0 while the other processes wait)."
-    if not self.cfg.train.frame_cache: return None
-    if self.rank == 0: fc = FrameCache(videos, self.cfg.clip.short_side)
+    ("The frame cache of `videos` (uint8 or JPEG) if the config asks for one (built by rank 0 while the other "
+     "processes wait).")
+    mode = self.cfg.train.frame_cache
+    if not mode: return None
+    cache = lambda: FrameCache(videos, self.cfg.clip.short_side, jpeg=mode == 'jpeg')
+    if self.rank == 0: fc = cache()
     if self.world > 1: dist.barrier()
-    return fc if self.rank == 0 else FrameCache(videos, self.cfg.clip.short_side)
+    return fc if self.rank == 0 else cache()
 
 # %% ../nbs/05_train.ipynb #0bd8d03c
 @patch
