@@ -125,7 +125,7 @@ class TrainConfig:
     momentum:float=0.9        # SGD momentum of the warm-up (the paper does not give it)
     workers:int=0             # DataLoader workers per training process (tiny: 0, frames come from the frame cache)
     frame_cache:bool|str=True # decode each video once (02_data's `FrameCache`): true = uint8 memory map, jpeg = JPEG
-                              # shards (about 17x less disk, ~0.3 ms more per frame), false = decord on every clip
+                              # shards (13-17x less disk, ~0.3 ms more per frame), false = decord on every clip
     seed:int=0
     precision:str='bf16'      # autocast: bf16 (CUDA, CPUs with native bf16), fp16 (CUDA, gradient scaler) or fp32
     ckpt_every:int=0          # also checkpoint every this many steps inside an epoch (0: at epoch ends only)

@@ -354,7 +354,7 @@ def file_stamp(path:str|Path)->tuple[int, int]:
 # %% ../nbs/02_data.ipynb #7facd75a
 _FRAMES_FORMAT = 'rest_nb.frames/1'
 _CHUNK = 64                                                  # frames decoded and resized at a time
-JPEG_QUALITY = 90                                            # `FrameCache(jpeg=True)`: 17x smaller than uint8 frames
+JPEG_QUALITY = 90                                            # `FrameCache(jpeg=True)`: 13-17x smaller than uint8 frames
 
 def _decode_video(job:tuple)->tuple:
     ("(frames with short side `short`, their shape (n, H', W', 3), frame start times, None) of one video: uint8 "
@@ -376,7 +376,6 @@ def _decode_video(job:tuple)->tuple:
 
 def _one_thread(): torch.set_num_threads(1)                 # pool workers: no nested thread pools after fork
 
-
 # %% ../nbs/02_data.ipynb #4b585095
 class JpegFrames:
     "The frames of one video in a JPEG `FrameCache`: indexing decodes only the frames asked for (uint8 (K, H, W, 3))."
@@ -387,7 +386,6 @@ class JpegFrames:
         try: return np.stack([decode_jpeg(torch.from_numpy(np.array(self.data[o[k]:o[k + 1]]))).permute(1, 2, 0).numpy()
                               for k in np.atleast_1d(idx)])
         except RuntimeError as e: raise VideoError(self.path, f'frame cache JPEG failed to decode ({_short(e)})') from None
-
 
 # %% ../nbs/02_data.ipynb #a0f703a3
 class FrameCache:
@@ -454,7 +452,6 @@ def _build(self:FrameCache, workers:int|None=None):
 @patch(as_prop=True)
 def _file(self:FrameCache)->str: return 'frames.jpg' if self.quality else 'frames.u8'
 
-
 # %% ../nbs/02_data.ipynb #373ae8db
 @patch
 def _open(self:FrameCache):
@@ -480,7 +477,6 @@ def __getstate__(self:FrameCache):
     return {k: v for k, v in self.__dict__.items() if k not in ('data', 'times', 'offsets')}
 @patch
 def __setstate__(self:FrameCache, d): self.__dict__.update(d); self._open()    # worker processes map the file again
-
 
 # %% ../nbs/02_data.ipynb #0527b6a8
 def check_video(path:str|Path, full:bool=False, min_frames:int=2)->str|None:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_train.ipynb #8ac9872e
 from __future__ import annotations
-import dataclasses, hashlib, json, math, os, random, signal, sys, time
+import dataclasses, hashlib, json, math, os, random, re, signal, sys, time
 from pathlib import Path
 import numpy as np
 import torch
@@ -27,7 +27,8 @@ from .synth import SynthConfig, make_benchmark
 
 # %% auto #0
 __all__ = ['DEMO_QUICK', 'LabelledClips', 'collate_labelled', 'EpochSampler', 'dist_info', 'init_distributed', 'NonFiniteLoss',
-           'WarmupNet', 'Trainer', 'train', 'run_history', 'plot_runs', 'demo_bench', 'demo_run', 'rest_train']
+           'WarmupNet', 'Trainer', 'frame_caches', 'train', 'run_history', 'plot_runs', 'demo_bench', 'demo_run',
+           'rest_train', 'rest_frames']
 
 # %% ../nbs/05_train.ipynb #a239670f
 class LabelledClips(Dataset):
@@ -212,6 +213,16 @@ def _frames(self:Trainer, videos:VideoList)->FrameCache|None:
     if self.rank == 0: fc = cache()
     if self.world > 1: dist.barrier()
     return fc if self.rank == 0 else cache()
+
+# %% ../nbs/05_train.ipynb #c437959d
+def frame_caches(cfg:Config, data:str|Path, targets:list[str]|None=None, threshold:float=0.05,
+                 vectors=DEFAULT_VECTORS, workers:int|None=None)->dict[str, FrameCache]:
+    "Build (or find) the frame caches that a run of `cfg` on `data` reads: its training and validation videos."
+    mode = cfg.train.frame_cache
+    if not mode: raise ValueError("train.frame_cache=false: the run decodes videos with decord, it has no frame cache")
+    rd = load_run_data(data, targets, threshold, vectors)
+    return {split: FrameCache(getattr(rd, split), cfg.clip.short_side, workers=workers, jpeg=mode == 'jpeg')
+            for split in ('train', 'val')}
 
 # %% ../nbs/05_train.ipynb #0bd8d03c
 @patch
@@ -586,6 +597,13 @@ def model_speed(self:Trainer, steps:int=20, warm:int=3)->float:
         self._step(b)                                                  # ends with loss.item(): the step has finished
     return round(steps*len(b['label'])*self.world/(time.perf_counter() - t0), 1)
 
+# %% ../nbs/05_train.ipynb #1da09557
+def _settings_after_targets(overrides:list|None, targets:list|None)->tuple[list, list]:
+    "(overrides, targets), with any `section.field=value` that argparse put among the targets moved to the overrides."
+    is_setting = lambda s: re.match(r'(clip|model|train)\.\w+=', s) is not None
+    targets = list(targets or [])
+    return list(overrides or []) + [t for t in targets if is_setting(t)], [t for t in targets if not is_setting(t)]
+
 # %% ../nbs/05_train.ipynb #cdec4fb4
 @call_parse
 def rest_train(
@@ -601,6 +619,7 @@ def rest_train(
     no_progress:bool=False,     # no progress bars (log files stay complete)
 ):
     "Train ResT (two-stage recipe of the paper) on seen classes; resumable; multi-process under torchrun."
+    overrides, targets = _settings_after_targets(overrides, targets)
     try:
         cfg = None if resume and not overrides and preset is None else apply_overrides(core.preset(preset or 'tiny'), overrides)
         s = train(cfg, data, out, resume=resume, targets=targets or None, threshold=threshold, vectors=vectors,
@@ -614,3 +633,24 @@ def rest_train(
         print(f"best seen-class val accuracy {s['best_val_acc']}, last {s['last_val_acc']} (chance {s['chance']:.4f}); "
               f"{s['classes']} classes ({s['removed_classes']} removed by the overlap filter); {s['skipped_videos']} "
               f"videos skipped; run in {out}")
+
+# %% ../nbs/05_train.ipynb #7c36313b
+@call_parse
+def rest_frames(
+    overrides:Param("settings, as section.field=value: train.frame_cache=jpeg or true picks the cache", nargs='*'),
+    preset:str='tiny',          # configuration preset of the run (its clip.short_side sets the frames' size)
+    data:str=None,              # a rest_synth benchmark, or a folder with train/ and val/ class folders
+    targets:Param("target class lists for folder data (e.g. ucf101 hmdb51)", nargs='*')=None,
+    threshold:float=0.05,       # class-overlap filter: cosine distance
+    vectors:str=DEFAULT_VECTORS,# word vectors for the filter
+    workers:int=None,           # decoding processes (default: all cores)
+):
+    "Build the frame caches a `rest_train` run with the same settings will read, before it starts."
+    overrides, targets = _settings_after_targets(overrides, targets)
+    try:
+        if data is None: raise ValueError("--data is required")
+        cfg = apply_overrides(core.preset(preset), overrides)
+        for split, fc in frame_caches(cfg, data, targets or None, threshold, vectors, workers).items():
+            print(f"{split}: {fc!r} in {fc.dir}")
+    except KeyboardInterrupt: sys.exit(130)
+    except (FileNotFoundError, ValueError, KeyError) as e: sys.exit(f"rest_frames: {e}")

@@ -90,3 +90,19 @@ def test_every_console_script_documents_every_option():
         assert not hooks, (name.strip(), hooks)
         r = run(name.strip(), '--help')
         assert r.returncode == 0 and all(f'--{a.dest}' in r.stdout or a.dest in r.stdout for a in options), r.stdout
+
+def test_rest_frames_builds_the_caches_a_run_opens(tmp_path, env):
+    bench = tmp_path/'bench'
+    assert run('rest_synth', bench, '--preset', 'mini', '--workers', '2', env=env).returncode == 0
+    env = {**env, 'REST_NB_CACHE': str(tmp_path/'cache')}
+    r = run('rest_frames', '--data', bench, '--workers', '2', 'train.frame_cache=jpeg', env=env)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert [l.split(':')[0] for l in lines] == ['train', 'val'] and all('JPEG q90' in l for l in lines), r.stdout
+    built = sorted(p.name for p in (tmp_path/'cache'/'frames').iterdir())
+    assert len(built) == 2 and all(name in r.stdout for name in built)
+    r = run('rest_frames', '--data', bench, '--preset', 'rest18', env=env)      # the paper presets decode with decord
+    assert r.returncode != 0 and 'train.frame_cache=false' in r.stderr
+    r = run('rest_frames', 'train.frame_cache=jpeg', env=env)
+    assert r.returncode != 0 and '--data is required' in r.stderr
+    assert sorted(p.name for p in (tmp_path/'cache'/'frames').iterdir()) == built
