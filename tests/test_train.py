@@ -107,8 +107,10 @@ def test_torchrun_two_processes_match_one_process(bench, tmp_path, env):
     warm = sum(s['stage'] == 'warmup' for s in steps[0])
     # The SGD warm-up and the first joint step (both models start it with the same weights) agree to float rounding: the same
     # samples, split over two processes, with gradients averaged as one process of twice the batch would. (SGD also
-    # catches a wrong gradient scale, which Adam, being scale-invariant, would hide.)
-    assert max(diff[:warm + 1]) < 1e-5, diff
+    # catches a wrong gradient scale, which Adam, being scale-invariant, would hide.) Measured on this benchmark: the rounding
+    # differences reach 2e-7 to 5.5e-6 in most runs and 3.3e-5 in one (they vary from run to run); a gradient scale off by 2x
+    # or 0.5x (summed instead of averaged, or averaged twice) moves these losses by 3e-2 to 1.6e-1.
+    assert max(diff[:warm + 1]) < 1e-3, diff
     # After that AdamW divides each gradient by its running magnitude: parameters whose exact gradient is zero (the attention key
     # bias, which softmax ignores) get float noise turned into steps of size lr, different per run (measured: up to 1e-4 in the
     # loss after 6 steps). A wrong batch changes the loss by ~0.1 or more (consecutive batches differ by 0.3-0.6 here).
