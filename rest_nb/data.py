@@ -24,8 +24,8 @@ __all__ = ['CLASS_LISTS', 'VIDEO_EXTS', 'JPEG_QUALITY', 'class_list', 'VideoReco
            'read_ucf101_split', 'read_hmdb51_split', 'read_kinetics_csv', 'read_manifest', 'clip_indices',
            'clip_starts', 'time_indices', 'resize_short', 'crop', 'VideoError', 'open_video', 'read_frames',
            'CachedVideo', 'ClipSampler', 'VideoDataset', 'collate_clips', 'SkipLog', 'video_loader', 'file_stamp',
-           'JpegFrames', 'FrameCache', 'check_video', 'check_videos', 'rest_check_videos', 'input_speed',
-           'jpeg_decode_speed']
+           'JpegFrames', 'FrameCache', 'frame_cache_for', 'check_video', 'check_videos', 'rest_check_videos',
+           'input_speed', 'jpeg_decode_speed']
 
 # %% ../nbs/02_data.ipynb #6066499c
 CLASS_LISTS = ('kinetics400', 'kinetics600', 'kinetics700', 'ucf101', 'hmdb51', 'activitynet200')
@@ -424,7 +424,10 @@ def _build(self:FrameCache, workers:int|None=None):
     shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
     jobs = [(str(r.path), self.short_side, self.quality) for r in self.videos.records]
     workers = min(workers or os.cpu_count() or 1, len(jobs))
-    entries, nbytes, nframes, offsets = [], 0, 0, [0]
+    entries, nbytes, nframes = [], 0, 0
+    # JPEG byte offsets go to disk video by video (Kinetics-700: ~200M frames, too many for a Python list)
+    oh = open(tmp/'offsets.i64', 'wb') if self.quality else None
+    if oh: oh.write(np.zeros(1, np.int64).tobytes())
     with open(tmp/self._file, 'wb') as fh, open(tmp/'times.f64', 'wb') as th:
         if workers > 1:
             ctx = get_context('fork' if 'fork' in get_all_start_methods() else 'spawn')
@@ -433,15 +436,16 @@ def _build(self:FrameCache, workers:int|None=None):
         try:
             for frames, shape, times, err in results:
                 if err is not None: entries.append({'error': err}); continue
-                if self.quality:                                     # JPEGs one after another, and their offsets
-                    for b in frames: fh.write(b.tobytes()); offsets.append(offsets[-1] + len(b))
-                else: fh.write(frames.tobytes())
+                if self.quality:                                     # JPEGs one after another, and where each ends
+                    for b in frames: fh.write(b)
+                    oh.write((nbytes + np.cumsum([len(b) for b in frames], dtype=np.int64)).tobytes())
+                else: fh.write(frames)
                 entries.append({'offset': nbytes, 'shape': list(shape), 'time_offset': nframes})
                 th.write(times.tobytes())
                 nbytes, nframes = fh.tell(), nframes + shape[0]
         finally:
             if pool is not None: pool.terminate()
-    if self.quality: np.asarray(offsets, np.int64).tofile(tmp/'offsets.i64')
+            if oh: oh.close()
     index = {'format': _FRAMES_FORMAT, 'short_side': self.short_side, 'quality': self.quality, 'bytes': nbytes,
              'frames': nframes, 'videos': [j[0] for j in jobs], 'entries': entries}
     (tmp/'index.json').write_text(json.dumps(index))
@@ -477,6 +481,12 @@ def __getstate__(self:FrameCache):
     return {k: v for k, v in self.__dict__.items() if k not in ('data', 'times', 'offsets')}
 @patch
 def __setstate__(self:FrameCache, d): self.__dict__.update(d); self._open()    # worker processes map the file again
+
+# %% ../nbs/02_data.ipynb #8788b485
+def frame_cache_for(mode:bool|str, videos:VideoList, short_side:int, cache:str|Path|None=None,
+                    workers:int|None=None)->FrameCache|None:
+    "The frame cache that `train.frame_cache=mode` reads: None for false, uint8 frames for true, JPEG shards for 'jpeg'."
+    return FrameCache(videos, short_side, cache=cache, workers=workers, jpeg=mode == 'jpeg') if mode else None
 
 # %% ../nbs/02_data.ipynb #0527b6a8
 def check_video(path:str|Path, full:bool=False, min_frames:int=2)->str|None:

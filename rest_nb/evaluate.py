@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from fastprogress.fastprogress import progress_bar
 from .core import Config, ClipConfig, cache_dir, atomic_write, autocast_dtype
-from .data import VideoList, VideoDataset, FrameCache, video_loader, SkipLog, file_stamp
+from .data import VideoList, VideoDataset, FrameCache, frame_cache_for, video_loader, SkipLog, file_stamp
 from .transfer import admissible, solve_exact, composite_weights, check_transfer
 from .semantic import relatedness
 from .runs import LoadedRun, load_run, run_data, load_run_data
@@ -311,8 +311,7 @@ def cached_features(run:str|Path, videos:VideoList, clips:int=1, which:str='best
                 'cached': True}
     t = ck['config']['train']
     # decoded once, as for training
-    mode = t.get('frame_cache')
-    frames = FrameCache(videos, clip.short_side, cache=cache, jpeg=mode == 'jpeg') if mode else None
+    frames = frame_cache_for(t.get('frame_cache'), videos, clip.short_side, cache=cache)
     f = extract_features(model, videos, clip, clips, device=device, progress=progress,
                          precision=t.get('precision', 'fp32'),
                          frames=frames, **kw)

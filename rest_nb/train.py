@@ -19,7 +19,7 @@ from fastcore.basics import patch
 import rest_nb
 from . import core
 from .core import Config, preset, apply_overrides, seed_everything, default_device, atomic_write, autocast_dtype, cache_dir
-from .data import VideoList, VideoDataset, FrameCache, collate_clips, SkipLog
+from .data import VideoList, VideoDataset, FrameCache, frame_cache_for, collate_clips, SkipLog
 from .semantic import DEFAULT_VECTORS
 from .runs import load_run_data, CheckpointError, save_checkpoint, load_checkpoint
 from .model import build_model, Tokenizer, mask_words, rest_loss, FrameEncoder
@@ -207,9 +207,7 @@ def _datasets(self:Trainer):
 def _frames(self:Trainer, videos:VideoList)->FrameCache|None:
     ("The frame cache of `videos` (uint8 or JPEG) if the config asks for one (built by rank 0 while the other "
      "processes wait).")
-    mode = self.cfg.train.frame_cache
-    if not mode: return None
-    cache = lambda: FrameCache(videos, self.cfg.clip.short_side, jpeg=mode == 'jpeg')
+    cache = lambda: frame_cache_for(self.cfg.train.frame_cache, videos, self.cfg.clip.short_side)
     if self.rank == 0: fc = cache()
     if self.world > 1: dist.barrier()
     return fc if self.rank == 0 else cache()
@@ -221,7 +219,7 @@ def frame_caches(cfg:Config, data:str|Path, targets:list[str]|None=None, thresho
     mode = cfg.train.frame_cache
     if not mode: raise ValueError("train.frame_cache=false: the run decodes videos with decord, it has no frame cache")
     rd = load_run_data(data, targets, threshold, vectors)
-    return {split: FrameCache(getattr(rd, split), cfg.clip.short_side, workers=workers, jpeg=mode == 'jpeg')
+    return {split: frame_cache_for(mode, getattr(rd, split), cfg.clip.short_side, workers=workers)
             for split in ('train', 'val')}
 
 # %% ../nbs/05_train.ipynb #0bd8d03c
