@@ -4,16 +4,18 @@
 
 # %% ../nbs/00_core.ipynb #8439fe58
 from __future__ import annotations
-import os, json, random, dataclasses
+import os, sys, json, random, dataclasses
 from dataclasses import dataclass, field, asdict
+from functools import wraps
 from pathlib import Path
 import numpy as np
 import torch
+from fastcore.script import anno_parser
 
 # %% auto #0
 __all__ = ['BACKBONES', 'RULES', 'PRESETS', 'validate', 'ClipConfig', 'ModelConfig', 'TrainConfig', 'Config', 'preset',
-           'apply_overrides', 'seed_everything', 'default_device', 'cpu_has_bf16', 'autocast_dtype', 'needs_gpu',
-           'run_slow', 'cache_dir', 'atomic_write']
+           'apply_overrides', 'seed_everything', 'available_devices', 'default_device', 'cpu_has_bf16',
+           'autocast_dtype', 'needs_gpu', 'run_slow', 'cache_dir', 'atomic_write', 'error_line', 'console_script']
 
 # %% ../nbs/00_core.ipynb #f4dcd026
 BACKBONES = ('tiny_cnn', 'resnet18', 'resnet34', 'resnet101', 'mobilenet_v2', 'vgg16', 'googlenet',
@@ -226,10 +228,28 @@ def seed_everything(seed:int=0, deterministic:bool=False):
         os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
 
 # %% ../nbs/00_core.ipynb #c5ab19a8
+def available_devices()->list[str]:
+    "The devices this machine has: cpu, each CUDA GPU (cuda:0, ...), and Apple's mps where present."
+    mps = getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available()
+    return ['cpu'] + [f'cuda:{i}' for i in range(torch.cuda.device_count())] + (['mps'] if mps else [])
+
+def _check_device(name:str)->torch.device:
+    "`name` as a torch device, or a ValueError naming it and the devices this machine has."
+    have = available_devices()
+    try: d = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device {name!r} is not a device name (e.g. cpu, cuda, cuda:1); this machine has: "
+                         f"{', '.join(have)}") from None
+    ok = (d.type == 'cpu' or (d.type == 'cuda' and (d.index or 0) < torch.cuda.device_count())
+          or (d.type == 'mps' and 'mps' in have))
+    if not ok: raise ValueError(f"device {name!r} is not available on this machine, which has: {', '.join(have)}")
+    return d
+
 def default_device(prefer:str|None=None)->torch.device:
-    "`prefer` if given, else CUDA when available, else Apple MPS, else CPU (override with REST_NB_DEVICE)."
+    ("`prefer` if given (checked: it must exist here), else CUDA when available, else Apple MPS, else CPU (override "
+     "with REST_NB_DEVICE).")
     name = prefer or os.environ.get('REST_NB_DEVICE')
-    if name: return torch.device(name)
+    if name: return _check_device(str(name))
     if torch.cuda.is_available(): return torch.device('cuda')
     if getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available(): return torch.device('mps')
     return torch.device('cpu')
@@ -289,3 +309,36 @@ class atomic_write:
         if typ is None: os.replace(self.tmp, self.path)
         else: self.tmp.unlink(missing_ok=True)
         return False
+
+# %% ../nbs/00_core.ipynb #ad33d649
+_PLAIN = (ValueError, LookupError, OSError)     # errors whose message says it all: shown without their type
+
+def error_line(e:BaseException)->str:
+    "An exception as one line: its message (whitespace collapsed); the type too where the message may not say it."
+    msg = e.args[0] if isinstance(e, KeyError) and len(e.args) == 1 and isinstance(e.args[0], str) else str(e)
+    msg = ' '.join(msg.split())
+    if isinstance(e, _PLAIN) or type(e).__module__.startswith('rest_nb'): return msg or type(e).__name__
+    return f"{type(e).__name__}: {msg} (--debug shows the traceback)" if msg else f"{type(e).__name__} (--debug shows the traceback)"
+
+def _fail(prog:str, msg:str, status:int):
+    print(f"{prog}: {msg}", file=sys.stderr); sys.exit(status)
+
+# %% ../nbs/00_core.ipynb #86125776
+def console_script(func):
+    ("`call_parse` for rest_nb's console scripts: argparse's mistakes and every error end in one line on stderr and "
+     "a non-zero status; `--debug` or REST_NB_DEBUG=1 shows the traceback.")
+    @wraps(func)
+    def _f(*args, **kwargs):
+        if args or kwargs: return func(*args, **kwargs)                 # called from Python: errors propagate
+        p = anno_parser(func, prog=func.__name__)
+        p.add_argument('--debug', action='store_true', help='on an error, show the full traceback (for a bug report)')
+        p.error = lambda msg: _fail(p.prog, f"{msg} (see {p.prog} --help)", 2)
+        kw = vars(p.parse_args())
+        for k in ('pdb', 'xtra'): kw.pop(k, None)
+        debug = kw.pop('debug') or os.environ.get('REST_NB_DEBUG') == '1'
+        try: return func(**kw)
+        except KeyboardInterrupt: sys.exit(130)
+        except Exception as e:
+            if debug: raise
+            _fail(p.prog, error_line(e), 1)
+    return _f

@@ -4,8 +4,8 @@
 
 # %% ../nbs/04a_runs.ipynb #5ab1722a
 from __future__ import annotations
-import hashlib, json
-from dataclasses import dataclass
+import dataclasses, hashlib, json, pickle
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 import numpy as np
@@ -17,8 +17,8 @@ from .semantic import DEFAULT_VECTORS, load_vectors, embed_labels, filter_overla
 from .model import build_model
 
 # %% auto #0
-__all__ = ['RunData', 'source_videos', 'load_run_data', 'run_data', 'CheckpointError', 'save_checkpoint', 'load_checkpoint',
-           'LoadedRun', 'load_run']
+__all__ = ['CHECKPOINT_FORMAT', 'RunData', 'source_videos', 'load_run_data', 'run_data', 'drop_unusable_classes',
+           'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'LoadedRun', 'load_run']
 
 # %% ../nbs/04a_runs.ipynb #9ff94edd
 @dataclass
@@ -31,6 +31,7 @@ class RunData:
     removed:list[tuple[str, str, float]]    # (source class, nearest target, cosine distance)
     targets:list[str]                       # target class names the filter used
     style:str='plain'                       # how the source labels are written (`semantic.split_label`)
+    dropped:list[tuple[str, str]]=field(default_factory=list)   # (class, why): no usable training video
 
 def _restrict(v:VideoList, keep:list[str])->VideoList:
     "`v` with only the classes in `keep`, relabelled in `keep`'s order."
@@ -99,34 +100,73 @@ def run_data(run:str|Path, data:str|Path|None=None)->RunData:
     ("The seen side of a finished run, as it trained: its classes (`classes.json`) on `data` (default: the run's "
      "own), no filter rerun.")
     run = Path(run)
+    if not (run/'run.json').is_file() or not (run/'classes.json').is_file():
+        raise FileNotFoundError(f"{run} is not a training run directory (it lacks run.json or classes.json)")
     info, cl = json.loads((run/'run.json').read_text()), json.loads((run/'classes.json').read_text())
     train, val, style = source_videos(data or info['data'])
     gone = sorted(set(cl['classes']) - set(train.classes))
     if gone: raise ValueError(f"{run} was trained on classes that {data or info['data']} lacks: {gone[:5]}")
     removed = [(r['source'], r['target'], r['distance']) for r in cl['removed']]
+    dropped = [(d['class'], d['reason']) for d in cl.get('dropped', [])]
     return RunData(_restrict(train, cl['classes']), _restrict(val, cl['classes']), cl['classes'], cl['words'], removed,
-                   cl['targets'], style)
+                   cl['targets'], style, dropped)
+
+# %% ../nbs/04a_runs.ipynb #f3c5e8c9
+def _why_unusable(n:int, unusable:int)->str:
+    if n == 0: return "no training video on disk (every annotated file is missing, or none was annotated)"
+    return f"none of its {n} training video{'s' if n > 1 else ''} is usable (empty or undecodable)"
+
+def drop_unusable_classes(rd:RunData, unreadable:set[str]|None=None)->RunData:
+    ("`rd` without the classes that have no usable training video (absent, empty, or a path in `unreadable`); each "
+     "one named in `dropped` with why.")
+    bad = {str(p) for p in unreadable or ()}
+    n, ok = np.zeros(len(rd.classes), int), np.zeros(len(rd.classes), int)
+    for r in rd.train.records:
+        n[r.label] += 1
+        ok[r.label] += str(r.path) not in bad and r.path.is_file() and r.path.stat().st_size > 0
+    gone = [(c, _why_unusable(int(n[i]), int(n[i] - ok[i]))) for i, c in enumerate(rd.classes) if ok[i] == 0]
+    if not gone: return rd
+    keep = [c for c in rd.classes if c not in dict(gone)]
+    if not keep: raise ValueError(f"no class of the run has a usable training video ({len(gone)} classes, e.g. "
+                                  f"{gone[0][0]!r}: {gone[0][1]})")
+    words = dict(zip(rd.classes, rd.words))
+    return dataclasses.replace(rd, train=_restrict(rd.train, keep), val=_restrict(rd.val, keep), classes=keep,
+                               words=[words[c] for c in keep], dropped=rd.dropped + gone)
 
 # %% ../nbs/04a_runs.ipynb #217424c0
+CHECKPOINT_FORMAT = 'rest_nb.checkpoint/2'       # /2: tensors and plain values only (loads with weights_only=True)
+
 class CheckpointError(Exception): "A checkpoint that cannot be used: missing, unreadable, or from another run."
 
 def save_checkpoint(path:str|Path, state:dict):
     "Write `state` to `path` atomically (temporary file, then rename)."
     with atomic_write(path) as tmp: torch.save(state, tmp)
 
-def load_checkpoint(path:str|Path, map_location='cpu')->dict:
-    "Read a training checkpoint, or raise `CheckpointError` naming the file and the problem."
+# %% ../nbs/04a_runs.ipynb #af72bd55
+def _untrusted(path:Path)->CheckpointError:
+    return CheckpointError(f"checkpoint {path} holds Python objects that only a full unpickling can load, which can run "
+                           "arbitrary code: refused (rest_nb writes plain tensors since rest_nb.checkpoint/2). If you "
+                           "trust where it came from, pass --trust_checkpoint (trust=True from Python)")
+
+def load_checkpoint(path:str|Path, map_location='cpu',
+                    trust:bool=False, # allow full unpickling (only for files whose origin you trust)
+                   )->dict:
+    "Read a training checkpoint as data (`weights_only`), or raise `CheckpointError` naming the file and the problem."
     path = Path(path)
     if not path.exists(): raise CheckpointError(f"no checkpoint at {path}")
-    try: ck = torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as e:
-        raise CheckpointError(f"checkpoint {path} is corrupt or unreadable ({type(e).__name__}: {str(e)[:120]}); it "
-                              "was not used "
-                              "and the run was not restarted from scratch: delete it to start over, or restore "
-                              "a good copy") from None
-    if not isinstance(ck, dict) or ck.get('format') != 'rest_nb.checkpoint/1':
+    try: ck = torch.load(path, map_location=map_location, weights_only=not trust)
+    except pickle.UnpicklingError as e:
+        if 'weights_only' in str(e) or 'Weights only' in str(e): raise _untrusted(path) from None
+        raise _corrupt(path, e) from None
+    except Exception as e: raise _corrupt(path, e) from None
+    if not isinstance(ck, dict) or ck.get('format') not in (CHECKPOINT_FORMAT, 'rest_nb.checkpoint/1'):
         raise CheckpointError(f"{path} is not a rest_nb training checkpoint")
     return ck
+
+def _corrupt(path:Path, e:Exception)->CheckpointError:
+    return CheckpointError(f"checkpoint {path} is corrupt or unreadable ({type(e).__name__}: "
+                           f"{' '.join(str(e).split())[:120]}); it was not used and the run was not restarted from "
+                           "scratch: delete it to start over, or restore a good copy")
 
 # %% ../nbs/04a_runs.ipynb #41254be6
 class LoadedRun(NamedTuple):
@@ -142,11 +182,15 @@ def _file_hash(path:Path)->str:
         for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
     return h.hexdigest()
 
-def load_run(run:str|Path, which:str='best', device='cpu')->LoadedRun:
+def load_run(run:str|Path, which:str='best', device='cpu',
+             trust:bool=False, # allow a checkpoint that needs full unpickling (`load_checkpoint`)
+            )->LoadedRun:
     "The model of a training run rebuilt from `best.pt` (`last.pt` when there is no best yet) or `last.pt`."
-    path = Path(run)/f'{which}.pt'
-    if which == 'best' and not path.exists(): path = Path(run)/'last.pt'
-    ck = load_checkpoint(path)
+    run = Path(run)
+    if not run.is_dir(): raise FileNotFoundError(f"run directory {str(run)!r} does not exist")
+    path = run/f'{which}.pt'
+    if which == 'best' and not path.exists(): path = run/'last.pt'
+    ck = load_checkpoint(path, trust=trust)
     model = build_model(Config.from_dict(ck['config']), len(ck['classes']), len(ck['tokenizer']))
     try: model.load_state_dict(ck['model'])
     except RuntimeError as e:

@@ -97,12 +97,18 @@ def init_distributed(device:torch.device|None=None)->tuple[int, int, torch.devic
 
 # %% ../nbs/05_train.ipynb #f3e710f4
 def _rng_state()->dict:
-    st = {'python': random.getstate(), 'numpy': np.random.get_state(), 'torch': torch.get_rng_state()}
+    "The Python, NumPy and torch random states as plain values and tensors (a checkpoint loads with weights_only)."
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    st = {'python': random.getstate(), 'torch': torch.get_rng_state(),
+          'numpy': {'kind': kind, 'keys': torch.from_numpy(keys.astype(np.int64)), 'pos': int(pos),
+                    'has_gauss': int(has_gauss), 'gauss': float(gauss)}}
     if torch.cuda.is_available(): st['cuda'] = torch.cuda.get_rng_state_all()
     return st
 
 def _set_rng_state(st:dict):
-    random.setstate(st['python']); np.random.set_state(st['numpy']); torch.set_rng_state(st['torch'])
+    n = st['numpy']                                   # a tuple in rest_nb.checkpoint/1 files
+    if isinstance(n, dict): n = (n['kind'], n['keys'].numpy().astype(np.uint32), n['pos'], n['has_gauss'], n['gauss'])
+    random.setstate(st['python']); np.random.set_state(n); torch.set_rng_state(st['torch'])
     if 'cuda' in st and torch.cuda.is_available(): torch.cuda.set_rng_state_all(st['cuda'])
 
 # %% ../nbs/05_train.ipynb #c31a3998
@@ -285,7 +291,7 @@ def _setup_stage(self:Trainer, stage:str):
 def state_dict(self:Trainer, rng:dict|None=None)->dict:
     "Everything needed to continue this run exactly."
     m = self.model.module if hasattr(self.model, 'module') else self.model
-    return {'format': 'rest_nb.checkpoint/1', 'version': rest_nb.__version__, 'config': self.cfg.to_dict(),
+    return {'format': CHECKPOINT_FORMAT, 'version': rest_nb.__version__, 'config': self.cfg.to_dict(),
             'classes': self.data.classes, 'tokenizer': self.tok.itos, 'model': m.state_dict(), 'warm_head': self.warm.head.state_dict(),
             'stage': self.stage, 'optimizer': self.opt.state_dict(), 'scheduler': self.sched.state_dict(), 'scaler': self.scaler.state_dict(),
             'epoch': self.epoch, 'step_in_epoch': self.step_in_epoch, 'global_step': self.global_step, 'best_acc': self.best_acc,
