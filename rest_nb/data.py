@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_data.ipynb #8b6b13ac
 from __future__ import annotations
-import csv, hashlib, json, os, shutil, sys
+import csv, hashlib, json, os, re, shutil, socket, sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from importlib import resources
@@ -14,18 +14,17 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset, DataLoader
 from torchvision.io import decode_jpeg, encode_jpeg
 import decord
-from fastcore.script import call_parse
 from fastcore.basics import patch
 from multiprocessing import get_context, get_all_start_methods
-from .core import ClipConfig, cache_dir
+from .core import ClipConfig, cache_dir, console_script
 
 # %% auto #0
-__all__ = ['CLASS_LISTS', 'VIDEO_EXTS', 'JPEG_QUALITY', 'class_list', 'VideoRecord', 'VideoList', 'find_videos', 'read_folder',
-           'read_ucf101_split', 'read_hmdb51_split', 'read_kinetics_csv', 'read_manifest', 'clip_indices',
-           'clip_starts', 'time_indices', 'resize_short', 'crop', 'VideoError', 'open_video', 'read_frames',
-           'CachedVideo', 'ClipSampler', 'VideoDataset', 'collate_clips', 'SkipLog', 'video_loader', 'file_stamp',
-           'JpegFrames', 'FrameCache', 'frame_cache_for', 'check_video', 'check_videos', 'rest_check_videos',
-           'input_speed', 'jpeg_decode_speed']
+__all__ = ['CLASS_LISTS', 'VIDEO_EXTS', 'JPEG_QUALITY', 'KINETICS_CSVS', 'class_list', 'VideoRecord', 'VideoList', 'find_videos',
+           'read_folder', 'read_ucf101_split', 'read_hmdb51_split', 'read_kinetics_csv', 'read_manifest',
+           'missing_text', 'clip_indices', 'clip_starts', 'time_indices', 'resize_short', 'crop', 'VideoError',
+           'open_video', 'read_frames', 'CachedVideo', 'ClipSampler', 'VideoDataset', 'collate_clips', 'SkipLog',
+           'video_loader', 'file_stamp', 'JpegFrames', 'FrameCache', 'remove_stale_builds', 'frame_cache_for',
+           'check_video', 'check_videos', 'annotation_lists', 'rest_check_videos', 'input_speed', 'jpeg_decode_speed']
 
 # %% ../nbs/02_data.ipynb #6066499c
 CLASS_LISTS = ('kinetics400', 'kinetics600', 'kinetics700', 'ucf101', 'hmdb51', 'activitynet200')
@@ -53,12 +52,16 @@ class VideoList:
     classes:list[str]
     records:list[VideoRecord]
     root:Path
-    missing:list[Path]=field(default_factory=list)
+    missing:list[Path]=field(default_factory=list)        # every annotated video that is not on disk, in annotation order
+    absent:list[VideoRecord]=field(default_factory=list)  # the same videos with their label and split, where a reader knows them
     def __len__(self): return len(self.records)
     def __getitem__(self, i): return self.records[i]
     def split(self, name:str)->VideoList:
-        "The records of split `name`, same classes."
-        return VideoList(self.classes, [r for r in self.records if r.split == name], self.root, self.missing)
+        "The records of split `name`, same classes (and the missing videos of that split, where known)."
+        known = len(self.absent) == len(self.missing)           # lists built by hand may give paths only
+        absent = [r for r in self.absent if r.split == name] if known else []
+        return VideoList(self.classes, [r for r in self.records if r.split == name], self.root,
+                         [r.path for r in absent] if known else self.missing, absent)
     def counts(self)->dict[str, int]:
         "Videos per class name."
         c = {n: 0 for n in self.classes}
@@ -95,22 +98,39 @@ def read_folder(root:str|Path, exts=VIDEO_EXTS)->VideoList:
     return VideoList(classes, [VideoRecord(p, idx[p.relative_to(root).parts[0]]) for p in vids], root)
 
 # %% ../nbs/02_data.ipynb #9e6fcfc9
+def _split_lines(path:Path)->list[tuple[int, str]]:
+    "(line number, text) of the non-blank lines of an annotation file, whatever its line ends (UCF101's are CRLF) or BOM."
+    if not path.is_file(): raise FileNotFoundError(f"annotation file {str(path)!r} not found")
+    return [(n, l.strip()) for n, l in enumerate(path.read_text(encoding='utf-8-sig').splitlines(), 1) if l.strip()]
+
+def _ucf_classes(path:Path)->list[str]:
+    "The classes of a UCF101 classInd.txt (lines `<number> <class>`), in file order."
+    out = []
+    for n, l in _split_lines(path):
+        num, _, c = l.partition(' ')
+        if not num.isdigit() or not c.strip(): raise ValueError(f"{path}: line {n} is {l!r}, expected '<number> <class>'")
+        out.append(c.strip())
+    return out
+
 def read_ucf101_split(root:str|Path, split_dir:str|Path, split:int=1, subset:str='test')->VideoList:
     "UCF101 with its official split files (classInd.txt, trainlist0K.txt, testlist0K.txt)."
     root, sd = _need_dir(root), _need_dir(split_dir)
     if subset not in ('train', 'test'): raise ValueError(f"subset={subset!r}: expected 'train' or 'test'")
-    classes = [l.split()[1] for l in (sd/'classInd.txt').read_text().splitlines() if l.strip()]
-    idx = {c: i for i, c in enumerate(classes)}
-    lst = sd/f'{subset}list0{split}.txt'
+    ci, lst = sd/'classInd.txt', sd/f'{subset}list0{split}.txt'
     if not lst.exists(): raise FileNotFoundError(f"split file {str(lst)!r} not found (split must be 1, 2 or 3)")
-    recs, missing = [], []
-    for line in lst.read_text().splitlines():
-        if not line.strip(): continue
-        rel = line.split()[0]
+    classes = _ucf_classes(ci)
+    idx = {c: i for i, c in enumerate(classes)}
+    folded = {c.lower(): i for i, c in enumerate(classes)}     # 'HandStandPushups' is spelt both ways in the files
+    recs, absent = [], []
+    for n, l in _split_lines(lst):
+        rel = re.sub(r'\s+\d+$', '', l).replace('\\', '/')          # trainlist lines end in the class number
+        c = rel.split('/')[0] if '/' in rel else re.sub(r'^v_(.+)_g\d+_c\d+\..*$', r'\1', rel)
+        i = idx.get(c, folded.get(c.lower()))
+        if i is None: raise ValueError(f"{lst}: line {n}: class {c!r} is not in {ci}")
         p = root/rel
-        if p.exists(): recs.append(VideoRecord(p, idx[rel.split('/')[0]], subset))
-        else: missing.append(p)
-    return VideoList(classes, recs, root, missing)
+        if not p.exists() and (root/Path(rel).name).exists(): p = root/Path(rel).name     # videos not in class folders
+        (recs if p.exists() else absent).append(VideoRecord(p, i, subset))
+    return VideoList(classes, recs, root, [r.path for r in absent], absent)
 
 # %% ../nbs/02_data.ipynb #cb9f2076
 def read_hmdb51_split(root:str|Path, split_dir:str|Path, split:int=1, subset:str='test')->VideoList:
@@ -121,55 +141,150 @@ def read_hmdb51_split(root:str|Path, split_dir:str|Path, split:int=1, subset:str
     files = sorted(sd.glob(f'*_test_split{split}.txt'))
     if not files: raise FileNotFoundError(f"no *_test_split{split}.txt files in {str(sd)!r}")
     classes = [f.name[:-len(f'_test_split{split}.txt')] for f in files]
-    recs, missing = [], []
+    recs, absent = [], []
     for i, (c, f) in enumerate(zip(classes, files)):
-        for line in f.read_text().splitlines():
-            parts = line.split()
-            if len(parts) != 2 or parts[1] != code: continue
-            p = root/c/parts[0]
-            if p.exists(): recs.append(VideoRecord(p, i, subset))
-            else: missing.append(p)
-    return VideoList(classes, recs, root, missing)
+        for n, l in _split_lines(f):
+            m = re.fullmatch(r'(.*\S)\s+([012])', l)        # file names may hold spaces: the code is the last field
+            if m is None: raise ValueError(f"{f}: line {n} is {l!r}, expected '<video file> <0, 1 or 2>'")
+            if m[2] != code: continue
+            p = root/c/m[1]
+            (recs if p.exists() else absent).append(VideoRecord(p, i, subset))
+    return VideoList(classes, recs, root, [r.path for r in absent], absent)
 
-# %% ../nbs/02_data.ipynb #df9b1f83
-def read_kinetics_csv(csv_path:str|Path, root:str|Path, classes:list[str]|None=None, exts=('.mp4', '.mkv', '.webm'))->VideoList:
-    "A Kinetics annotation CSV (label,youtube_id,time_start,time_end,split) over videos under `root`."
-    root, csv_path = _need_dir(root), Path(csv_path)
-    if not csv_path.exists(): raise FileNotFoundError(f"annotation file {str(csv_path)!r} not found")
-    with open(csv_path, newline='') as f: rows = list(csv.DictReader(f))
-    need = {'label', 'youtube_id', 'time_start', 'time_end'}
+# %% ../nbs/02_data.ipynb #c7b3e23a
+def _label_key(name:str)->str:
+    "A label or folder name as letters and digits only, lower case: 'playing guitar', 'playing_guitar' and 'Playing-Guitar' agree."
+    return re.sub(r'[^0-9a-z]+', '', name.lower())
+
+def _video_index(root:Path, exts, depth:int=4)->dict[str, list[Path]]:
+    "File stem -> paths of the videos under `root` (`depth` folders down, symbolic links followed), in sorted order."
+    idx = {}
+    for d, dirs, files in os.walk(root, followlinks=True):
+        if len(Path(d).relative_to(root).parts) >= depth: dirs.clear()
+        dirs.sort()
+        for f in sorted(files):
+            stem, ext = os.path.splitext(f)
+            if ext.lower() in exts: idx.setdefault(stem, []).append(Path(d)/f)
+    return idx
+
+# %% ../nbs/02_data.ipynb #a4967df7
+def _kinetics_rows(csv_path:Path, need_label:bool=True)->list[dict]:
+    "The rows of a Kinetics annotation CSV, checked for the columns a clip needs."
+    if not csv_path.is_file(): raise FileNotFoundError(f"annotation file {str(csv_path)!r} not found")
+    with open(csv_path, newline='', encoding='utf-8-sig') as f: rows = list(csv.DictReader(f))
+    need = {'youtube_id', 'time_start', 'time_end'} | ({'label'} if need_label else set())
     if not rows or not need <= set(rows[0]):
         raise ValueError(f"{str(csv_path)!r}: expected columns {sorted(need)} (+ split), found "
                          f"{list(rows[0]) if rows else 'no rows'}")
-    classes = list(classes) if classes else sorted({r['label'] for r in rows})
-    idx = {c: i for i, c in enumerate(classes)}
-    recs, missing = [], []
+    for n, r in enumerate(rows, 2):
+        try: r['stem'] = f"{r['youtube_id']}_{int(float(r['time_start'])):06d}_{int(float(r['time_end'])):06d}"
+        except (TypeError, ValueError):
+            raise ValueError(f"{csv_path}: line {n}: time_start {r['time_start']!r} and time_end {r['time_end']!r} "
+                             "must be numbers (seconds)") from None
+    return rows
+
+def _find_clips(rows:list[dict], root:Path, idx:dict[str, list[Path]])->list[Path|None]:
+    ("The file of each row: `<youtube_id>_<start:06d>_<end:06d>` (else `<youtube_id>`) with a video extension "
+     "anywhere under `root`; where several, the one in a folder spelt like the label, then under the row's split.")
+    out = []
     for r in rows:
-        stem = f"{r['youtube_id']}_{int(float(r['time_start'])):06d}_{int(float(r['time_end'])):06d}"
-        dirs = [root/r['label'], root/r.get('split', '')/r['label'], root/r.get('split', ''), root]
-        cands = [d/(stem + e) for d in dirs for e in exts]
-        p = next((c for c in cands if c.exists()), None)
-        if r['label'] not in idx:
-            raise ValueError(f"{str(csv_path)!r}: label {r['label']!r} is not in the given classes")
-        if p: recs.append(VideoRecord(p, idx[r['label']], r.get('split', '')))
-        else: missing.append(cands[0])
-    return VideoList(classes, recs, root, missing)
+        key, split = _label_key(r.get('label') or ''), r.get('split') or ''
+        cands = idx.get(r['stem']) or idx.get(r['youtube_id']) or []
+        out.append(max(cands, default=None, key=lambda p: (_label_key(p.parent.name) == key,
+                                                           split in p.relative_to(root).parts[:-1])))
+    return out
+
+# %% ../nbs/02_data.ipynb #5579e018
+def _expected_paths(rows:list[dict], found:list[Path|None], root:Path, ext:str)->list[Path]:
+    "Each row's file: the one found, else where it would be in the layout and folder spelling of the files found."
+    keys = {_label_key(r.get('label') or '') for r in rows}
+    hits = [(r, p) for r, p in zip(rows, found) if p is not None]
+    dirs = {r.get('label'): p.parent for r, p in hits}                       # a label's folder as spelt on disk
+    by_split = any((r.get('split') or '') in p.relative_to(root).parts[:-1] for r, p in hits)
+    flat = bool(hits) and not any(_label_key(p.parent.name) in keys for r, p in hits)
+    underscores = any(' ' in (r.get('label') or '') and ' ' not in p.parent.name for r, p in hits)
+    def where(r):
+        lab, sp = r.get('label') or '', r.get('split') or ''
+        if lab in dirs: return dirs[lab]
+        d = root/sp if by_split and sp else root
+        return d if flat or not lab else d/(lab.replace(' ', '_') if underscores else lab)
+    return [p if p is not None else where(r)/(r['stem'] + ext) for r, p in zip(rows, found)]
+
+def _clip_mismatch(csv_path:Path, root:Path, rows:list[dict], idx:dict[str, list[Path]], exts)->str:
+    "Why no row of a Kinetics CSV found its clip: the names and folders it expects beside those on disk."
+    r, n = rows[0], sum(map(len, idx.values()))
+    msg = f"none of the {len(rows)} clips annotated in {csv_path} has a file under {root}"
+    if not n: return f"{msg}, which holds no videos ({', '.join(exts)})"
+    files = sorted(p for ps in idx.values() for p in ps)
+    msg += (f": the CSV names files like '{r['stem']}{exts[0]}' (label {r.get('label', '')!r}), but the {n} videos "
+            f"there are named like '{files[0].relative_to(root)}'")
+    folders = sorted({p.parent.name for p in files} - {root.name} - {x.get('split') or '' for x in rows})
+    labels = sorted({x.get('label') or '' for x in rows} - {''})
+    if labels and folders and not {_label_key(f) for f in folders} & {_label_key(l) for l in labels}:
+        msg += (f", in folders ({', '.join(map(repr, folders[:3]))}{', …' if len(folders) > 3 else ''}) spelt like none of "
+                f"its {len(labels)} labels ({', '.join(map(repr, labels[:3]))}{', …' if len(labels) > 3 else ''})")
+    return msg
+
+# %% ../nbs/02_data.ipynb #df9b1f83
+def _kinetics_list(csv_path:Path, root:Path, classes:list[str]|None, exts, need_label:bool=True)->tuple[VideoList, str|None]:
+    "The `VideoList` of a Kinetics CSV, and when no annotated clip has a file, why not."
+    rows = _kinetics_rows(csv_path, need_label)
+    labels = [r.get('label') or '' for r in rows]
+    classes = list(classes) if classes else sorted(set(labels))
+    idx = {c: i for i, c in enumerate(classes)}
+    keyed = {_label_key(c): i for i, c in enumerate(classes)}   # a CSV spelling 'playing_guitar' for 'playing guitar'
+    unknown = sorted({l for l in labels if l not in idx and _label_key(l) not in keyed})
+    if unknown: raise ValueError(f"{str(csv_path)!r}: label {unknown[0]!r} is not in the given classes"
+                                 + (f" (nor are {len(unknown) - 1} other labels)" if len(unknown) > 1 else ''))
+    files = _video_index(root, exts)
+    found = _find_clips(rows, root, files)
+    paths = _expected_paths(rows, found, root, exts[0])
+    recs = [VideoRecord(p, idx.get(l, keyed.get(_label_key(l))), r.get('split') or '') for r, l, p in zip(rows, labels, paths)]
+    vl = VideoList(classes, [v for v, f in zip(recs, found) if f is not None], root,
+                   [v.path for v, f in zip(recs, found) if f is None], [v for v, f in zip(recs, found) if f is None])
+    return vl, (_clip_mismatch(csv_path, root, rows, files, exts) if rows and not vl.records else None)
+
+def read_kinetics_csv(csv_path:str|Path, root:str|Path, classes:list[str]|None=None, exts=('.mp4', '.mkv', '.webm'))->VideoList:
+    "A Kinetics annotation CSV (label,youtube_id,time_start,time_end,split) over videos under `root`."
+    vl, mismatch = _kinetics_list(Path(csv_path), _need_dir(root), classes, tuple(exts))
+    if mismatch: raise FileNotFoundError(mismatch)
+    return vl
 
 # %% ../nbs/02_data.ipynb #dcb759c2
-def read_manifest(root:str|Path, name:str='source', split:str|None=None)->VideoList:
-    "Set `name` (source, target_a, target_b) of a benchmark made by `rest_nb.synth`, optionally one split."
-    root = _need_dir(root)
+def _manifest(root:Path)->dict:
+    "The parsed manifest.json of a benchmark made by rest_synth."
     mp = root/'manifest.json'
     if not mp.exists():
         raise FileNotFoundError(f"no manifest.json in {str(root)!r}: not a benchmark made by rest_synth (or its "
                                 "generation was interrupted)")
-    m = json.loads(mp.read_text())
+    try: return json.loads(mp.read_text())
+    except ValueError as e: raise ValueError(f"{mp} is not valid JSON ({e}): generate the benchmark again with rest_synth") from None
+
+def read_manifest(root:str|Path, name:str='source', split:str|None=None)->VideoList:
+    "Set `name` (source, target_a, target_b) of a benchmark made by `rest_nb.synth`, optionally one split."
+    root = _need_dir(root)
+    mp, m = root/'manifest.json', _manifest(root)
     if name not in m['sets']: raise KeyError(f"no set {name!r} in {str(mp)!r}; sets: {', '.join(m['sets'])}")
     s = m['sets'][name]
     idx = {c: i for i, c in enumerate(s['classes'])}
     recs = [VideoRecord(root/v['path'], idx[v['label']], v['split']) for v in s['videos'] if split in (None, v['split'])]
-    return VideoList(list(s['classes']), [r for r in recs if r.path.exists()], root,
-                     [r.path for r in recs if not r.path.exists()])
+    absent = [r for r in recs if not r.path.exists()]
+    return VideoList(list(s['classes']), [r for r in recs if r.path.exists()], root, [r.path for r in absent], absent)
+
+# %% ../nbs/02_data.ipynb #b98be932
+def _first(names:list[str], limit:int=10)->str:
+    "The first `limit` names, and how many more: 'a, b, … (+3 more)'."
+    return ', '.join(names[:limit]) + (f", … (+{len(names) - limit} more)" if len(names) > limit else '')
+
+def missing_text(vl:VideoList, what:str='annotated clips', limit:int=10, where:str|None=None)->str:
+    "One line: how many of `vl`'s annotated videos have no file, the first `limit` by name, and where the full list is."
+    n, m = len(vl.missing), len(vl.missing) + len(vl.records)
+    if not n: return f"all {m} {what} have a file"
+    s = f"{n} of {m} {what} have no file: {_first([p.name for p in vl.missing], limit)}"
+    have = {r.label for r in vl.records}
+    gone = sorted({vl.classes[r.label] for r in vl.absent if r.label not in have}) if len(vl.absent) == n else []
+    if gone: s += f"; no file at all for {len(gone)} class{'es' if len(gone) > 1 else ''}: {_first(list(map(repr, gone)), limit)}"
+    return s + (f"; full list in {where}" if where else '')
 
 # %% ../nbs/02_data.ipynb #a9cfb991
 def clip_indices(n:int, frames:int, stride:int, start:int, out_of_bound:str='loop')->np.ndarray:
@@ -227,14 +342,23 @@ class VideoError(Exception):
         self.path, self.reason = str(path), reason
         super().__init__(f"{self.path}: {reason}")
 
+class _native_stderr_off:
+    "Send what C libraries write to file descriptor 2 (decord's and ffmpeg's logs) to /dev/null while inside."
+    def __enter__(self):
+        sys.stderr.flush(); self.saved = os.dup(2)
+        null = os.open(os.devnull, os.O_WRONLY); os.dup2(null, 2); os.close(null)
+    def __exit__(self, *_):
+        sys.stderr.flush(); os.dup2(self.saved, 2); os.close(self.saved)
+
 def open_video(path:str|Path, min_frames:int=1)->decord.VideoReader:
     "A decord reader for `path`, or a `VideoError` saying why the file is unusable."
     p = Path(path)
     if not p.exists(): raise VideoError(p, 'file not found')
     if not p.is_file(): raise VideoError(p, 'not a regular file')
     if p.stat().st_size == 0: raise VideoError(p, 'empty file (0 bytes)')
-    try: vr = decord.VideoReader(str(p), num_threads=1)
-    except Exception as e: raise VideoError(p, f'cannot be opened as a video ({_short(e)})') from None
+    try:                                       # the reason is said in words below, not in ffmpeg's log lines
+        with _native_stderr_off(): vr = decord.VideoReader(str(p), num_threads=1)
+    except Exception as e: raise VideoError(p, _why_unopenable(p, e)) from None
     if len(vr) < min_frames: raise VideoError(p, f'{len(vr)} frame(s), fewer than min_frames={min_frames}')
     return vr
 
@@ -246,7 +370,53 @@ def read_frames(vr:decord.VideoReader, idx, path='')->np.ndarray:
      "decoding failure.")
     if isinstance(vr, CachedVideo): return vr.frames[np.asarray(idx, dtype=np.int64)]
     try: return vr.get_batch([int(i) for i in idx]).asnumpy()
-    except Exception as e: raise VideoError(path, f'frames failed to decode ({_short(e)})') from None
+    except Exception as e: raise VideoError(path, f'frames failed to decode ({_clean(_short(e))})') from None
+
+# %% ../nbs/02_data.ipynb #4cc383e4
+_ISO_BOXES = (b'ftyp', b'moov', b'mdat', b'free', b'wide', b'skip', b'pnot')
+
+def _iso_boxes(p:Path)->tuple[list[str], int|None]:
+    "Top-level box types of an mp4/mov file, and where a box that runs past the end of the file would end (else None)."
+    size, types, pos = p.stat().st_size, [], 0
+    with open(p, 'rb') as f:
+        while pos + 8 <= size:
+            f.seek(pos); h = f.read(16)
+            n, t = int.from_bytes(h[:4], 'big'), h[4:8]
+            if n == 1 and len(h) == 16: n = int.from_bytes(h[8:], 'big')
+            elif n == 0: n = size - pos                          # the last box, to the end of the file
+            if n < 8 or not t.isalnum(): break
+            types.append(t.decode('latin-1'))
+            if pos + n > size: return types, pos + n
+            pos += n
+    return types, None
+
+def _clean(msg:str)->str:
+    "A decord/ffmpeg message without its '[time] src/file.cc:123: Error: ' prefix."
+    return re.sub(r'^(\[[\d:]+\]\s*)?(\S+\.(cc|h|cpp):\d+:\s*)?(Error:\s*|Check failed:\s*)?', '', msg).strip()
+
+# %% ../nbs/02_data.ipynb #136cd67b
+def _why_unopenable(p:Path, err:Exception)->str:
+    "Why decord cannot open `p`, in words: text, a truncated or unfinished file, no video stream, or what ffmpeg says."
+    import av
+    size = p.stat().st_size
+    with open(p, 'rb') as f: head = f.read(256)
+    if head[4:8] in _ISO_BOXES:
+        types, end = _iso_boxes(p)
+        if end: return (f"truncated: the file ends at byte {size:,} inside its '{types[-1]}' box, which runs to byte {end:,} "
+                        "(an interrupted download or copy)")
+        if 'moov' not in types: return "unfinished: its mp4 index (the 'moov' box) is missing (an interrupted recording or download)"
+    elif head[:4] == b'RIFF' and head[8:12] == b'AVI ' and int.from_bytes(head[4:8], 'little') + 8 > size:
+        return (f"truncated: the file ends at byte {size:,} but its AVI header says {int.from_bytes(head[4:8], 'little') + 8:,} "
+                "(an interrupted download or copy)")
+    try: text = head.decode('utf-8')
+    except UnicodeDecodeError: text = None
+    if text is not None and text.strip() and all(c.isprintable() or c.isspace() for c in text):
+        return f"not a video: the file holds text ({' '.join(text.split())[:40]!r}…)"
+    try:
+        with av.open(str(p)) as c: video, audio = list(c.streams.video), list(c.streams.audio)
+    except Exception as e: return f"not a video file ffmpeg can read ({getattr(e, 'strerror', None) or _clean(_short(e))})"
+    if not video: return f"no video stream ({'audio only' if audio else 'no audio either'})"
+    return f"its {video[0].codec_context.name} video stream cannot be opened ({_clean(_short(err))})"
 
 # %% ../nbs/02_data.ipynb #2ae22830
 class CachedVideo:
@@ -328,9 +498,15 @@ class SkipLog:
     def update(self, batch:dict):
         for p, why in batch['skipped']: self.skipped.setdefault(p, why)
     def __len__(self): return len(self.skipped)
-    def summary(self)->str:
+    def lines(self)->list[str]:
+        "Every skipped video as `path: reason`, sorted by path (the full list, for a file)."
+        return [f'{p}: {why}' for p, why in sorted(self.skipped.items())]
+    def summary(self, limit:int=10, where:str|None=None)->str:
+        "The number of skipped videos and the first `limit` with their reason; `where` names the file holding the full list."
         if not self.skipped: return 'no videos skipped'
-        return f"{len(self)} video(s) skipped:\n" + '\n'.join(f'  {p}: {why}' for p, why in sorted(self.skipped.items()))
+        more = len(self) - limit
+        return '\n'.join([f"{len(self)} video(s) skipped" + (f" (full list in {where})" if where else '') + ':',
+                          *(f'  {l}' for l in self.lines()[:limit])] + ([f'  … (+{more} more)'] if more > 0 else []))
 
 # %% ../nbs/02_data.ipynb #912a3da0
 def video_loader(ds:VideoDataset, batch_size:int=8, shuffle:bool|None=None, workers:int=2, seed:int=0,
@@ -397,7 +573,8 @@ class FrameCache:
         if q is not None and not (isinstance(q, int) and 1 <= q <= 100):
             raise ValueError(f"jpeg={jpeg!r}: expected True, False or a JPEG quality from 1 to 100")
         self.videos, self.short_side, self.quality = videos, short_side, q
-        recs = [(str(r.path), *file_stamp(r.path)) for r in videos.records]
+        # resolved paths: the same folder given as `data/own` or as an absolute path is one cache
+        recs = [(str(Path(r.path).resolve()), *file_stamp(r.path)) for r in videos.records]
         fmt = [_FRAMES_FORMAT, short_side, recs] + ([f'jpeg{q}'] if q else [])
         key = hashlib.sha1(json.dumps(fmt).encode()).hexdigest()[:20]
         self.dir = cache_dir(cache)/'frames'/key
@@ -416,12 +593,52 @@ class FrameCache:
                 f"{f'JPEG q{self.quality}' if self.quality else 'uint8'} at short side {self.short_side}, "
                 f"{len(self.unreadable())} unreadable)")
 
+# %% ../nbs/02_data.ipynb #40a38b9b
+_BUILD_TMP = re.compile(r'\.(?P<key>[0-9a-f]+)\.(?P<pid>\d+)\.tmp')       # `.KEY.PID.tmp`: a build in progress, or killed
+
+def _pid_alive(pid:int)->bool:
+    "Whether process `pid` exists on this machine (one of another user counts as alive)."
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    except OverflowError: return False
+    return True
+
+def _tree_bytes(d:Path)->int: return sum(f.stat().st_size for f in d.rglob('*') if f.is_file() and not f.is_symlink())
+
+def _size_text(n:int)->str:
+    "Bytes as people read them: 512 B, 12 KiB, 24 MiB, 3.1 GiB."
+    for unit, k in (('GiB', 30), ('MiB', 20), ('KiB', 10)):
+        if n >= 2**k: return f"{n/2**k:.1f} {unit}" if n < 10*2**k else f"{n/2**k:.0f} {unit}"
+    return f"{n} B"
+
+def remove_stale_builds(folder:str|Path)->list[tuple[Path, int]]:
+    ("Remove the temporary folders (`.KEY.PID.tmp`) that frame-cache builds killed midway left in `folder`: those whose "
+     "process is gone; (folder, bytes) of each removed. A folder of a live process, or of another machine, is kept.")
+    host, out = socket.gethostname(), []
+    for d in sorted(Path(folder).glob('.*.tmp')):
+        m = _BUILD_TMP.fullmatch(d.name)
+        if not m or not d.is_dir(): continue
+        try: owner = (d/'.host').read_text().strip()           # a shared cache: another machine's PIDs cannot be checked here
+        except OSError: owner = host                            # (older builds did not say: taken as this machine's)
+        if owner != host or _pid_alive(int(m['pid'])): continue
+        n = _tree_bytes(d)
+        shutil.rmtree(d, ignore_errors=True)
+        if not d.exists(): out.append((d, n))
+    return out
+
 # %% ../nbs/02_data.ipynb #f24f92d0
 @patch
 def _build(self:FrameCache, workers:int|None=None):
     "Decode every video into a temporary folder, then rename it into place."
+    self.dir.parent.mkdir(parents=True, exist_ok=True)
+    if stale := remove_stale_builds(self.dir.parent):
+        print(f"removed {len(stale)} stale frame-cache folder{'s' if len(stale) > 1 else ''} "
+              f"({_size_text(sum(n for _, n in stale))}) left by interrupted builds in {self.dir.parent}", file=sys.stderr)
     tmp = self.dir.with_name(f'.{self.dir.name}.{os.getpid()}.tmp')
-    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+    new = tmp.with_name(tmp.name + '.new')                  # named for this machine before it can look like a stale build
+    shutil.rmtree(new, ignore_errors=True); new.mkdir(); (new/'.host').write_text(socket.gethostname()); new.rename(tmp)
     jobs = [(str(r.path), self.short_side, self.quality) for r in self.videos.records]
     workers = min(workers or os.cpu_count() or 1, len(jobs))
     entries, nbytes, nframes = [], 0, 0
@@ -504,20 +721,50 @@ def check_videos(root:str|Path, full:bool=False, min_frames:int=2, exts=VIDEO_EX
     bad = [(p, r) for p in vids if (r := check_video(p, full, min_frames)) is not None]
     return len(vids), bad
 
+# %% ../nbs/02_data.ipynb #7e235fee
+KINETICS_CSVS = ('train.csv', 'val.csv', 'validate.csv', 'test.csv')
+
+def annotation_lists(data:str|Path)->list[tuple[str, VideoList, str|None]]:
+    ("The annotations `data` holds, read against its files: (name, `VideoList`, why no annotated clip has a file or "
+     "None) for each Kinetics CSV in `data` or `data/annotations` and each set of a rest_synth `manifest.json`.")
+    data, out = _need_dir(data), []
+    if (data/'manifest.json').is_file():
+        for name in _manifest(data)['sets']:
+            out.append((f'manifest.json (set {name})', read_manifest(data, name), None))
+    for d in (data, data/'annotations'):
+        for f in KINETICS_CSVS:
+            if (d/f).is_file():          # Kinetics' test.csv may have no label column: its clips are still looked for
+                vl, why = _kinetics_list(d/f, data, None, ('.mp4', '.mkv', '.webm'), need_label=False)
+                out.append((str((d/f).relative_to(data)), vl, why))
+    return out
+
 # %% ../nbs/02_data.ipynb #58cfcce2
-@call_parse
+@console_script
 def rest_check_videos(
-    data:str,             # directory to scan (recursively) for videos
+    data:str,             # directory to scan (recursively) for videos; its annotations (Kinetics CSVs, manifest.json) are checked too
     full:bool=False,      # decode every frame, not only the first, middle and last
     min_frames:int=2,     # fewer frames than this counts as unreadable
 ):
-    "List the videos under DATA_DIR that cannot be decoded; exit status 1 if there are any. Never modifies files."
-    try: n, bad = check_videos(data, full, min_frames)
-    except (FileNotFoundError, NotADirectoryError) as e:
-        print(f"rest_check_videos: {e}", file=sys.stderr); sys.exit(2)
+    ("List the videos under DATA that cannot be decoded and the annotated videos that have no file; exit status 1 if "
+     "there are any. Never modifies files.")
+    prog = 'rest_check_videos'
+    try: lists = annotation_lists(data)
+    except (FileNotFoundError, NotADirectoryError) as e: print(f"{prog}: {e}", file=sys.stderr); sys.exit(2)
+    try:
+        with _native_stderr_off(): n, bad = check_videos(data, full, min_frames)   # each reason is said in words below
+    except FileNotFoundError as e:                          # no videos: an error, unless annotations say which are missing
+        if not lists: print(f"{prog}: {e}", file=sys.stderr); sys.exit(2)
+        n, bad = 0, []
     for p, why in bad: print(f"{p}: {why}")
+    gone = 0
+    for name, vl, why in lists:
+        for p in vl.missing: print(f"{p}: no file (annotated in {name})")
+        if why: print(f"{prog}: {why}", file=sys.stderr)
+        elif vl.missing: print(f"{name}: {missing_text(vl, 'annotated clips', where='stdout')}", file=sys.stderr)
+        gone += len(vl.missing)
     print(f"checked {n} videos under {data}: {n - len(bad)} readable, {len(bad)} unreadable", file=sys.stderr)
-    if bad: sys.exit(1)
+    if lists: print(f"checked {len(lists)} annotation file(s): {gone} annotated video(s) have no file", file=sys.stderr)
+    if bad or gone: sys.exit(1)
 
 # %% ../nbs/02_data.ipynb #2b2542f9
 def input_speed(videos:VideoList, cfg:ClipConfig, n:int=48, cache=None)->dict:

@@ -4,13 +4,14 @@
 
 # %% ../nbs/07_evaluate.ipynb #f2bab7ce
 from __future__ import annotations
-import hashlib, json, time
+import hashlib, json, sys, time
 from fastcore.basics import patch
+from fastcore.script import Param
 from pathlib import Path
 import numpy as np
 import torch
 from fastprogress.fastprogress import progress_bar
-from .core import Config, ClipConfig, cache_dir, atomic_write, autocast_dtype
+from .core import Config, ClipConfig, cache_dir, atomic_write, autocast_dtype, console_script, default_device
 from .data import VideoList, VideoDataset, FrameCache, frame_cache_for, video_loader, SkipLog, file_stamp
 from .transfer import admissible, solve_exact, composite_weights, check_transfer
 from .semantic import relatedness
@@ -20,9 +21,9 @@ from .runs import LoadedRun, load_run, run_data, load_run_data
 __all__ = ['TIE_ATOL', 'TRANSFER_ROWS', 'DEFAULT_GRID', 'ROW_GRIDS', 'TARGET_STYLES', 'DEMO_PROMISES', 'extract_features', 'l2n',
            'cosine_scores', 'topk_share', 'topk_accuracy', 'confusion', 'per_class_accuracy', 'hubness', 'split_050',
            'Evaluator', 'baseline_scores', 'reverse_scores', 'fixed_choices', 'ablation_table', 'cross_validate',
-           'ablation_choices', 'cached_features', 'read_target', 'transfer_inputs', 'evaluate_run', 'constraint_text',
-           'results_text', 'table2_text', 'rest_features', 'parse_constraint', 'rest_eval', 'demo_checks',
-           'checks_text', 'rest_demo']
+           'ablation_choices', 'cached_features', 'read_target', 'skipped_text', 'transfer_inputs', 'evaluate_run',
+           'constraint_text', 'results_text', 'table2_text', 'rest_features', 'parse_constraint', 'rest_eval',
+           'demo_checks', 'checks_text', 'rest_demo']
 
 # %% ../nbs/07_evaluate.ipynb #9dc0b656
 @torch.no_grad()
@@ -43,6 +44,9 @@ def extract_features(model, videos:VideoList, clip:ClipConfig, clips:int=1, batc
             x = model.features(b['clip'].to(device).flatten(0, 1)).float()
         feats.append(torch.nn.functional.normalize(x, dim=1).view(B, N, -1).mean(1).cpu())
         labels.append(b['label']); index.append(b['index'])
+    if not feats:                                                # no usable video: empty arrays, every video named in skipped
+        return {'X': np.zeros((0, 0), np.float32), 'labels': np.zeros(0, np.int64), 'index': np.zeros(0, np.int64),
+                'skipped': sorted(log.skipped.items())}
     return {'X': torch.cat(feats).numpy(), 'labels': torch.cat(labels).numpy(), 'index': torch.cat(index).numpy(),
             'skipped': sorted(log.skipped.items())}
 
@@ -296,12 +300,15 @@ def ablation_choices(X_train, y_train, X_val, y_val, E_seen, grid:dict|None=None
 
 # %% ../nbs/07_evaluate.ipynb #218aee24
 def cached_features(run:str|Path, videos:VideoList, clips:int=1, which:str='best', cache=None, device='cpu',
-                    progress:bool=True, loaded:LoadedRun|None=None, **kw)->dict:
+                    progress:bool=True, loaded:LoadedRun|None=None,
+                    trust:bool=False, # accept a checkpoint that needs full unpickling (`load_checkpoint`)
+                    **kw)->dict:
     ("`extract_features` of a run's model on `videos`, cached on disk; recomputed whenever anything it depends "
      "on changes.")
-    model, ck, ck_hash = loaded or load_run(run, which, device)
+    model, ck, ck_hash = loaded or load_run(run, which, device, trust)
     clip = Config.from_dict(ck['config']).clip
-    vids = [(str(r.path), r.label, *file_stamp(r.path)) for r in videos.records]
+    # resolved paths: data/own and /abs/data/own are one folder, one cache entry
+    vids = [(str(Path(r.path).resolve()), r.label, *file_stamp(r.path)) for r in videos.records]
     key = hashlib.sha1(json.dumps([ck_hash, vids, videos.classes,
                                    ck['config']['clip'], clips]).encode()).hexdigest()[:20]
     path = cache_dir(cache)/'features'/f'{key}.npz'
@@ -320,9 +327,35 @@ def cached_features(run:str|Path, videos:VideoList, clips:int=1, which:str='best
             np.savez(fh, X=f['X'], labels=f['labels'], index=f['index'], skipped=json.dumps(f['skipped']))
     return {**f, 'cached': False}
 
-# %% ../nbs/07_evaluate.ipynb #d92e782b
+# %% ../nbs/07_evaluate.ipynb #e349ee41
 TARGET_STYLES = {'ucf101': 'ucf101', 'hmdb51': 'hmdb51', 'activitynet': 'activitynet', 'activitynet200': 'activitynet',
                  'kinetics': 'kinetics', 'kinetics400': 'kinetics', 'kinetics600': 'kinetics', 'kinetics700': 'kinetics'}
+
+def _names(items:list, n:int=10)->str:
+    "The first `n` items, then how many more."
+    return ', '.join(map(str, items[:n])) + (f" (+{len(items) - n} more)" if len(items) > n else '')
+
+def _too_high(name:str, p:Path, vl:VideoList):
+    "A ValueError when every video lies two folders down: `p` is then the folder above the class folders."
+    rel = [r.path.relative_to(p).parts for r in vl.records]
+    if rel and all(len(r) > 2 for r in rel):
+        top = max(set(r[0] for r in rel), key=[r[0] for r in rel].count)
+        raise ValueError(f"target {name}: the videos under {p} lie two folders down ({'/'.join(rel[0][:2])}/...): "
+                         f"{p} looks like the folder above the class folders; use {name}={p/top}")
+
+# %% ../nbs/07_evaluate.ipynb #d92e782b
+def _check_class_list(name:str, p:Path, vl:VideoList, ind:Path):
+    ("Class folders against an official class list: extra folders are an error; listed classes without a folder are a "
+     "subset, evaluated with a note.")
+    listed = [l.split()[1] for l in ind.read_text().splitlines() if len(l.split()) > 1]
+    missing, extra = sorted(set(listed) - set(vl.classes)), sorted(set(vl.classes) - set(listed))
+    if extra:
+        raise ValueError(f"target {name}: {len(extra)} class folder(s) under {p} are not in {ind}: {_names(extra)}"
+                         + (f"; and {len(missing)} listed class(es) have no folder: {_names(missing)}" if missing else ''))
+    if missing:
+        print(f"target {name}: {len(vl.classes)} of the {len(listed)} classes of {ind} have a folder under {p}: "
+              f"evaluating those {len(vl.classes)} (0/50 draws {len(vl.classes)//2} of them); no folder: "
+              f"{_names(missing)}", file=sys.stderr)
 
 def read_target(spec:str, data:str|Path|None=None)->tuple[str, VideoList, str]:
     ("(name, videos, label style) of a target set: `name=PATH` (class folders, or a Kinetics CSV), or a set of the "
@@ -335,37 +368,55 @@ def read_target(spec:str, data:str|Path|None=None)->tuple[str, VideoList, str]:
                              "rest_synth benchmark")
         return name, read_manifest(data, name), 'plain'
     p = Path(path).expanduser()
-    if p.suffix == '.csv': return name, read_kinetics_csv(p, p.parent), 'kinetics'
+    if p.suffix == '.csv':
+        vl = read_kinetics_csv(p, p.parent.parent if p.parent.name == 'annotations' else p.parent)
+        if vl.missing: print(f"target {name}: {len(vl.missing)} of {len(vl) + len(vl.missing)} annotated clips have "
+                             f"no file: {_names([q.name for q in vl.missing])}", file=sys.stderr)
+        return name, vl, 'kinetics'
     # other names: folder names with underscores between words
     vl, style = read_folder(p), TARGET_STYLES.get(name.lower(), 'hmdb51')
-    # the official split folder next to UCF-101/
+    _too_high(name, p, vl)
+    # UCF101's official class list, where it ships (in the folder, or in the split folder next to UCF-101/)
     beside = [p.parent/'ucfTrainTestlist'/'classInd.txt'] if style == 'ucf101' else []
-    for ind in [p/'classInd.txt', p/'ucfTrainTestlist'/'classInd.txt', *beside]:
-        if ind.exists():                                               # UCF101's official class list, where it ships
-            listed = [l.split()[1] for l in ind.read_text().splitlines() if l.strip()]
-            if sorted(listed) != vl.classes:
-                raise ValueError(f"{p}: the class folders differ from {ind}: "
-                                 f"{sorted(set(listed) ^ set(vl.classes))[:5]}")
-            break
+    ind = next((i for i in [p/'classInd.txt', p/'ucfTrainTestlist'/'classInd.txt', *beside] if i.exists()), None)
+    if ind is not None: _check_class_list(name, p, vl, ind)
     return name, vl, style
+
+# %% ../nbs/07_evaluate.ipynb #f58f184a
+def skipped_text(skipped:list, n:int=10)->str:
+    "Skipped videos as one line: the first `n` as 'name (reason)', then how many more."
+    items = [f"{Path(p).name} ({why})" for p, why in skipped]
+    return '; '.join(items[:n]) + (f"; +{len(items) - n} more" if len(items) > n else '')
+
+def _no_prototype(rd, ftr:dict):
+    "A ValueError naming the seen classes with no usable training video left, if any (no seen prototype for them)."
+    empty = sorted(set(range(len(rd.classes))) - set(map(int, ftr['labels'])))
+    if empty:
+        raise ValueError(f"{len(empty)} seen class(es) have no usable training video now, so no seen prototype: "
+                         + ', '.join(repr(rd.classes[i]) for i in empty[:10]) + (f" (+{len(empty) - 10} more)" if len(empty) > 10 else '')
+                         + (f"; skipped: {skipped_text(ftr['skipped'], 3)}" if ftr['skipped'] else '')
+                         + " (their files changed or went missing since training)")
 
 # %% ../nbs/07_evaluate.ipynb #c0afcd7f
 def transfer_inputs(run:str|Path, data:str|Path|None=None, targets:list[str]|None=None, clips:int=1, vectors=None,
-                    device='cpu', progress:bool=True, cache=None)->dict:
+                    device='cpu', progress:bool=True, cache=None,
+                    trust:bool=False, # accept a checkpoint that needs full unpickling (`load_checkpoint`)
+                   )->dict:
     ("What transfer reads from a run (features from the cache): its seen side as it trained, and each target set "
      "(`read_target` specs).")
     from rest_nb.semantic import load_vectors, embed_labels
     from rest_nb.transfer import seen_prototypes
     run = Path(run)
+    rd = run_data(run, data)                                            # the run's classes, no filter rerun
     info = json.loads((run/'run.json').read_text())
     data = Path(data or info['data'])
     kv = load_vectors(vectors or info['vectors'])
-    rd = run_data(run, data)                                            # the run's classes, no filter rerun
-    loaded = load_run(run, device=device)                               # model, checkpoint and its hash: read once
+    loaded = load_run(run, device=device, trust=trust)                  # model, checkpoint and its hash: read once
     if rd.classes != loaded[1]['classes']:
         raise ValueError(f"{run}: classes.json and the checkpoint disagree on the classes")
     feats = lambda v, n: cached_features(run, v, n, cache=cache, device=device, progress=progress, loaded=loaded)
     ftr, fva = feats(rd.train, 1), feats(rd.val, 1)                     # the seen side: one centre clip per video
+    _no_prototype(rd, ftr)
     E_seen = embed_labels(rd.classes, kv, rd.style)
     out = {'run': run, 'data': data, 'clips': clips, 'classes': rd.classes, 'kv': kv, 'loaded': loaded,
            'E_seen': E_seen, 'train': ftr, 'val': fva,
@@ -380,6 +431,8 @@ def transfer_inputs(run:str|Path, data:str|Path|None=None, targets:list[str]|Non
         names = [tv.classes[i] for i in order]
         rank = np.empty(len(order), int); rank[order] = np.arange(len(order))
         ft = feats(tv, clips)
+        if not len(ft['X']):
+            raise ValueError(f"target {name}: none of its {len(tv)} videos could be used: {skipped_text(ft['skipped'])}")
         E_u = embed_labels(names, kv, style)
         out['targets'][name] = {'classes': names, 'X': ft['X'], 'y': rank[ft['labels']], 'E': E_u,
                                 'skipped': ft['skipped'],
@@ -390,11 +443,12 @@ def transfer_inputs(run:str|Path, data:str|Path|None=None, targets:list[str]|Non
 def evaluate_run(run:str|Path, data:str|Path|None=None, targets:list[str]|None=None, clips:int=1, K=None, tau=None,
                  rho=None, cv:bool=True, grid:dict|None=None, vectors=None, device='cpu', progress:bool=True, cache=None,
                  inputs:dict|None=None, # `transfer_inputs` of the same run, targets and clips, when the caller has them
+                 trust:bool=False,      # accept a checkpoint that needs full unpickling (`load_checkpoint`)
                 )->dict:
     ("Zero-shot results of a run: (K, tau, rho) cross-validated per ablation row (or fixed), 0/100 and 0/50 on each "
      "target set.")
     t0 = time.perf_counter()
-    inp = inputs or transfer_inputs(run, data, targets, clips, vectors, device, progress, cache)
+    inp = inputs or transfer_inputs(run, data, targets, clips, vectors, device, progress, cache, trust)
     t1 = time.perf_counter()
     ftr, fva, P, E_seen = inp['train'], inp['val'], inp['P'], inp['E_seen']
     choices = ablation_choices(ftr['X'], ftr['labels'], fva['X'], fva['labels'], E_seen, grid) if cv else fixed_choices(K, tau, rho)
@@ -457,9 +511,13 @@ def table2_text(by_clips:dict)->str:
     return '\n'.join(lines)
 
 # %% ../nbs/07_evaluate.ipynb #e8e145da
-from fastcore.script import call_parse, Param
+def _clip_counts(clips)->list[int]:
+    "`--clips` values, each checked (at least one clip per video)."
+    bad = [n for n in clips if n < 1]
+    if bad: raise ValueError(f"--clips {bad[0]}: expected a number of clips per video, at least 1")
+    return list(clips)
 
-@call_parse
+@console_script
 def rest_features(
     run:str,                      # training run directory
     data:str,                     # a rest_synth benchmark (for set names), or any folder (with name=PATH targets)
@@ -468,15 +526,13 @@ def rest_features(
     clips:int=1,                  # clips per video (paper: 1 and 25)
     out:str=None,                 # also write the features here (.npz: X, labels, index, classes)
     device:str=None,              # cpu, cuda, ... (default: the best available)
+    trust_checkpoint:bool=False,  # allow a checkpoint that needs full unpickling (only from a trusted source)
 ):
     "Extract (or load from the cache) the features x of every video of one set of videos."
-    import sys
     from rest_nb.data import read_manifest
-    from rest_nb.core import default_device
-    try:
-        vids = read_manifest(data, target, split) if '=' not in target else read_target(target)[1]
-        f = cached_features(run, vids, clips, device=default_device(device))
-    except (ValueError, FileNotFoundError, KeyError) as e: sys.exit(f"rest_features: {e}")
+    _clip_counts([clips])
+    vids = read_manifest(data, target, split) if '=' not in target else read_target(target)[1]
+    f = cached_features(run, vids, clips, device=default_device(device), trust=trust_checkpoint)
     print(f"{len(f['X'])} videos x {f['X'].shape[1]} features ({'from the cache' if f['cached'] else 'extracted'}), "
           f"{len(f['skipped'])} skipped" + ''.join(f"\n  skipped {p}: {why}" for p, why in f['skipped']))
     if out:
@@ -493,7 +549,21 @@ def parse_constraint(name:str, value:str|None):
         raise ValueError(f"--{name} {value}: expected {'a number' if name == 'tau' else 'an integer'} or off") from None
 
 # %% ../nbs/07_evaluate.ipynb #6e2d9096
-@call_parse
+def _report_skipped(by_clips:dict, run:Path, out:str|None):
+    "Name the skipped target videos on stderr (first 10 + count), with where the full list is."
+    res = next(iter(by_clips.values()))
+    skipped = [(t, p, why) for t, r in res['targets'].items() for p, why in r['skipped']]
+    if not skipped: return
+    where = f"{out} (targets.NAME.skipped)" if out else run/'eval-skipped.txt'
+    if not out:
+        try:
+            with atomic_write(where) as tmp: tmp.write_text(''.join(f"{t}\t{p}\t{why}\n" for t, p, why in skipped))
+        except OSError: where = 'pass --out FILE to keep it'
+    for t, r in res['targets'].items():
+        if r['skipped']: print(f"{t}: {len(r['skipped'])} video(s) skipped: {skipped_text(r['skipped'])}", file=sys.stderr)
+    print(f"full list of skipped videos: {where}", file=sys.stderr)
+
+@console_script
 def rest_eval(
     run:str,                      # training run directory (best.pt, run.json, classes.json)
     data:str,                     # the run's source data: a rest_synth benchmark, a Kinetics layout, or train/ + val/
@@ -507,23 +577,21 @@ def rest_eval(
     cv:bool=False,                # each ablation row's (K, tau, rho) by 5-fold cross-validation over seen classes
     out:str=None,                 # results JSON (the first clip count; all of them under by_clips)
     device:str=None,              # cpu, cuda, ... (default: the best available)
+    trust_checkpoint:bool=False,  # allow a checkpoint that needs full unpickling (only from a trusted source)
 ):
     "Zero-shot evaluation of a run: transfer, 0/100 and 0/50 protocols, hubness and ablations; prints the tables."
-    import sys
-    from rest_nb.core import default_device
-    if not cv and None in (K, tau, rho): sys.exit("rest_eval: give --K, --tau and --rho (each a value or off), or --cv")
-    try:
-        k, t, r = (parse_constraint(n, v) for n, v in (('K', K), ('tau', tau), ('rho', rho)))
-        by_clips = {n: evaluate_run(run, data, targets or None, n, k, t, r, cv=cv, device=default_device(device),
-                                    progress=False)
-                    for n in clips or [1]}
-    except (ValueError, FileNotFoundError, KeyError) as e: sys.exit(f"rest_eval: {e}")
+    if not cv and None in (K, tau, rho): raise ValueError("give --K, --tau and --rho (each a value or off), or --cv")
+    k, t, r = (parse_constraint(n, v) for n, v in (('K', K), ('tau', tau), ('rho', rho)))
+    by_clips = {n: evaluate_run(run, data, targets or None, n, k, t, r, cv=cv, device=default_device(device),
+                                progress=False, trust=trust_checkpoint)
+                for n in _clip_counts(clips or [1])}
     for res in by_clips.values(): print(results_text(res) + '\n')
     print(table2_text(by_clips))
     if out:
         res = {**next(iter(by_clips.values())),
                **({'by_clips': {str(n): v for n, v in by_clips.items()}} if len(by_clips) > 1 else {})}
         with atomic_write(out) as tmp: tmp.write_text(json.dumps(res, indent=1, default=float))
+    _report_skipped(by_clips, Path(run), out)
 
 # %% ../nbs/07_evaluate.ipynb #6ea655a4
 DEMO_PROMISES = {'seen': 0.50, 'transfer': 0.45, 'margin': 0.10}
@@ -545,7 +613,7 @@ def checks_text(rows)->str:
                      f"{need:.2f})" for what, m, need in rows)
 
 # %% ../nbs/07_evaluate.ipynb #69ce99a3
-@call_parse
+@console_script
 def rest_demo(
     seed:int=0,              # benchmark seed: 0 is the default benchmark, others draw other videos and class splits
     data:str=None,           # a rest_synth benchmark to use instead of the cached default one
@@ -554,7 +622,6 @@ def rest_demo(
 ):
     ("The whole pipeline on the embedded benchmark: generate, filter, train (once per cache), cross-validate, "
      "evaluate; timed.")
-    import sys
     from rest_nb.train import demo_bench, demo_run
     clock, t = {}, time.perf_counter()
     def lap(stage):

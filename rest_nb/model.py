@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_model.ipynb #a2fd0461
 from __future__ import annotations
-import json, math, sys
+import json, math, numbers, sys
 from pathlib import Path
 import numpy as np
 import torch
@@ -14,8 +14,7 @@ import torchvision
 from torch.utils.data import Dataset
 from torch.utils.flop_counter import FlopCounterMode
 from fastcore.basics import patch
-from fastcore.script import call_parse
-from .core import Config, ModelConfig, PRESETS, BACKBONES, atomic_write
+from .core import Config, ModelConfig, PRESETS, BACKBONES, atomic_write, console_script
 
 # %% auto #0
 __all__ = ['SPECIALS', 'TinyCNN', 'FrameEncoder', 'ClipEncoder3D', 'PrecomputedEncoder', 'frame_encoder', 'visual_tokens',
@@ -302,8 +301,17 @@ def rest_loss(out:dict, labels:torch.Tensor, targets:torch.Tensor|None=None, mlm
     return loss, {k: v.item() for k, v in parts.items()}
 
 # %% ../nbs/04_model.ipynb #6abc66d7
+def _check_sizes(n_classes:int, vocab_size:int):
+    "Refuse sizes no model can have, naming the value."
+    whole = lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool)
+    if not (whole(n_classes) and n_classes >= 1): raise ValueError(f"n_classes={n_classes!r}: expected at least 1 seen class")
+    if not (whole(vocab_size) and vocab_size > len(SPECIALS)):
+        raise ValueError(f"vocab_size={vocab_size!r}: expected at least {len(SPECIALS) + 1} (the {len(SPECIALS)} special "
+                         f"tokens {', '.join(SPECIALS)} and one word)")
+
 def count_flops(cfg:Config, n_classes:int=664, vocab_size:int=1000)->dict:
     "Parameters and GMACs (multiply-accumulates) of one test-time forward pass of one clip."
+    _check_sizes(n_classes, vocab_size)
     with torch.device('meta'): m = build_model(cfg, n_classes, vocab_size).eval()
     c = cfg.clip
     clip = (torch.empty(1, c.frames, cfg.model.feat_dim, device='meta') if cfg.model.backbone == 'precomputed'
@@ -315,17 +323,18 @@ def count_flops(cfg:Config, n_classes:int=664, vocab_size:int=1000)->dict:
             'GMACs': round(fc.get_total_flops()/2e9, 2)}
 
 # %% ../nbs/04_model.ipynb #337a7a83
-@call_parse
+@console_script
 def rest_flops(
     preset:str=None,          # one preset (default: all of them)
-    n_classes:int=664,        # seen classes (Kinetics-664 by default)
-    vocab_size:int=1000,      # label vocabulary size
+    n_classes:int=664,        # seen classes, at least 1 (Kinetics-664 by default)
+    vocab_size:int=1000,      # label vocabulary size, with the 4 special tokens (at least 5)
 ):
     "Print parameters and GMACs per clip (multiply-accumulates of one test-time forward pass) for the presets."
-    if preset and preset not in PRESETS:
-        sys.exit(f"rest_flops: unknown preset {preset!r}; available: {', '.join(PRESETS)}")
+    if preset is not None and preset not in PRESETS:
+        raise ValueError(f"--preset {preset!r}: unknown; available: {', '.join(PRESETS)}")
+    _check_sizes(n_classes, vocab_size)
     print(f"{'preset':18s} {'backbone':12s} {'frames':>6s} {'size':>5s} {'params (M)':>11s} {'GMACs/clip':>11s}")
-    for n in [preset] if preset else list(PRESETS):
+    for n in [preset] if preset is not None else list(PRESETS):
         r = count_flops(PRESETS[n](), n_classes, vocab_size)
         print(f"{n:18s} {r['backbone']:12s} {r['frames']:6d} {r['size']:5d} {r['params_M']:11.2f} {r['GMACs']:11.2f}")
 

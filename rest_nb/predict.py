@@ -4,24 +4,25 @@
 
 # %% ../nbs/13_predict.ipynb #8e3d27d0
 from __future__ import annotations
-import json as _json, sys, time
+import html, json as _json, sys, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import ipywidgets as W
 from IPython.display import display
 from fastcore.basics import patch
-from fastcore.script import call_parse, Param
-from .core import default_device, atomic_write
+from fastcore.script import Param
+from .core import default_device, atomic_write, console_script
 from .data import VideoList, VideoRecord, find_videos
 from .semantic import load_rules, normalise_label, label_vector_words, embed_labels, relatedness
 from .transfer import admissible, solve_exact, composite_weights
 from .runs import LoadedRun
-from .evaluate import cached_features, transfer_inputs, ablation_choices, cosine_scores, parse_constraint
+from .evaluate import (cached_features, transfer_inputs, ablation_choices, cosine_scores, parse_constraint,
+                              skipped_text)
 
 # %% auto #0
-__all__ = ['Predictor', 'predictor', 'label_problems', 'video_files', 'predict', 'prediction_text', 'rest_predict',
-           'PredictPanel']
+__all__ = ['Predictor', 'predictor', 'label_policy', 'label_notes', 'video_files', 'NoUsableVideo', 'predict', 'prediction_text',
+           'rest_predict', 'PredictPanel']
 
 # %% ../nbs/13_predict.ipynb #75c47ef1
 @dataclass
@@ -46,13 +47,16 @@ def _stored_choice(run:Path)->dict|None:
     c = res['cv'].get('all constraints', res['cv'])
     return {'K': c['K'], 'tau': c['tau'], 'rho': c['rho'], 'from': f'cross-validated, stored in {p.name}'}
 
-def predictor(run:str|Path|None=None, vectors=None, device=None, cache=None)->Predictor:
+def predictor(run:str|Path|None=None, vectors=None, device=None, cache=None,
+              trust:bool=False, # accept a checkpoint that needs full unpickling (`load_checkpoint`)
+             )->Predictor:
     "A `Predictor` for `run` (default or 'demo': the demo run, trained once per cache)."
+    device = default_device(device)                                   # a device that is not there: before any work
     if run is None or str(run) == 'demo':
         from rest_nb.train import demo_run
         run = demo_run(cache=cache)
-    run, device = Path(run), default_device(device)
-    inp = transfer_inputs(run, targets=[], vectors=vectors, device=device, progress=False, cache=cache)
+    run = Path(run)
+    inp = transfer_inputs(run, targets=[], vectors=vectors, device=device, progress=False, cache=cache, trust=trust)
     choice = _stored_choice(run)
     if choice is None:
         c = ablation_choices(inp['train']['X'], inp['train']['labels'], inp['val']['X'],
@@ -61,40 +65,107 @@ def predictor(run:str|Path|None=None, vectors=None, device=None, cache=None)->Pr
     return Predictor(run, inp['classes'], inp['P'], inp['E_seen'], inp['kv'], choice, inp['loaded'], device, cache)
 
 # %% ../nbs/13_predict.ipynb #41e82934
-def label_problems(labels:list[str], kv, rules=None)->list[dict]:
-    "Each label with words the vectors lack: the words, whether the label can still be used, and a suggestion."
+def _suggestion(missing:list[str])->str:
+    "What to do about words the word vectors lack."
+    return (f"add {_quoted(missing)} to the rename table of rest_nb/label_rules/label_rules.json "
+            "(a word the vectors lack -> words they have), or pass --vectors with a larger vocabulary")
+
+def _listed(xs:list[str], first:int=10)->str:
+    "a, b and c (the first `first`, then a count)."
+    q = list(xs[:first]) + ([f"{len(xs) - first} more"] if len(xs) > first else [])
+    return q[0] if len(q) == 1 else f"{', '.join(q[:-1])} and {q[-1]}"
+
+def _quoted(xs:list[str], first:int=10)->str: return _listed([repr(x) for x in xs], first)
+
+# %% ../nbs/13_predict.ipynb #4fa9a4c0
+def label_policy(labels:list[str], kv, strict:bool=False, rules=None)->dict:
+    "The labels to rank: empty ones dropped, spellings of one label merged, labels with unknown words marked (or refused)."
     rules = rules or load_rules()
-    out = []
+    groups = {}                                                  # the words the vectors read -> spellings, in order
     for l in labels:
-        words = normalise_label(l, 'plain', rules)
+        if l.strip(): groups.setdefault(tuple(normalise_label(l, 'plain', rules)) or (l.strip(),), []).append(l.strip())
+    merged = [{'into': g[0], 'merged': list(dict.fromkeys(s for s in g[1:] if s != g[0])), 'count': len(g),
+               'words': list(k)} for k, g in groups.items() if len(g) > 1]
+    kept, left_out, partial = [], [], {}
+    for g in groups.values():
+        words = normalise_label(g[0], 'plain', rules)
         found, missing = label_vector_words(words, kv, rules)
-        if missing:
-            out.append({'label': l, 'missing': missing, 'usable': bool(found),
-                        'suggestion': f"add {', '.join(repr(w) for w in missing)} to the rename table of "
-                                      "rest_nb/label_rules/label_rules.json "
-                                      "(a word the vectors lack -> words they have), or pass --vectors with a larger "
-                                      "vocabulary"})
+        if not found: left_out.append({'label': g[0], 'missing': missing})
+        else:
+            kept.append(g[0])
+            if missing: partial[g[0]] = {'built_from': found, 'missing': missing}
+    empty = sum(not l.strip() for l in labels)
+    if strict and partial:
+        bad = [f"{l!r} ({' '.join(v['missing'])})" for l, v in partial.items()]
+        raise ValueError(f"strict: {_listed(bad)} {'has' if len(bad) == 1 else 'have'} words the word vectors lack; "
+                         + _suggestion([w for v in partial.values() for w in v['missing']]))
+    if not kept:
+        why = [f"{l['label']!r} ({'no word in the word vectors' if l['missing'] else 'nothing but stop words and punctuation'})"
+               for l in left_out] + ["'' (empty)"]*min(empty, 1)
+        raise ValueError(f"no usable label among the {len(labels)} given: {_listed(why) if why else 'none given'}"
+                         + ('; ' + _suggestion([w for l in left_out for w in l['missing']])
+                            if any(l['missing'] for l in left_out) else ''))
+    return {'labels': kept, 'empty': empty, 'merged': merged, 'left_out': left_out, 'partial': partial}
+
+# %% ../nbs/13_predict.ipynb #b620b7a2
+def _are(words:list[str])->str: return f"{_quoted(words)} {'is' if len(words) == 1 else 'are'}"
+
+def label_notes(pol:dict)->list[str]:
+    "What `label_policy` did, as one line per note: dropped, merged, left out, and the legend of `*` labels."
+    out = [f"{pol['empty']} empty label{'s' if pol['empty'] > 1 else ''} dropped"] if pol['empty'] else []
+    for m in pol['merged']:
+        out.append(f"{_quoted(m['merged'])} merged into {m['into']!r} (the same words: {' '.join(m['words'])})"
+                   if m['merged'] else f"{m['into']!r} given {m['count']} times, kept once")
+    for l in pol['left_out']:
+        out.append(f"{l['label']!r} left out: " + (f"{_are(l['missing'])} not in the word vectors" if l['missing']
+                                                    else "no words once stop words and punctuation are dropped"))
+    for l, v in pol['partial'].items():
+        out.append(f"* {l}: built from {_quoted(v['built_from'])} only ({_are(v['missing'])} not in the word vectors)")
+    missing = list(dict.fromkeys(w for v in [*pol['left_out'], *pol['partial'].values()] for w in v['missing']))
+    if missing: out.append(_suggestion(missing))
     return out
 
 # %% ../nbs/13_predict.ipynb #c5670e10
 def video_files(paths:list[str|Path])->list[Path]:
-    "The video files among `paths`, folders searched recursively."
+    "The video files among `paths`, folders searched recursively (a missing path is kept: it is skipped, named)."
     out = []
     for p in map(Path, paths):
         out += find_videos(p) if p.is_dir() else [p]
     return out
 
+class NoUsableVideo(ValueError):
+    "None of the videos can be used; `skipped` holds each one's `{'video', 'reason'}`."
+    def __init__(self, skipped:list[dict]):
+        self.skipped, n = skipped, len(skipped)
+        super().__init__(f"no usable video: {'the one given' if n == 1 else f'all {n} given'} skipped ("
+                         + '; '.join(f"{s['video']}: {s['reason']}" for s in skipped[:3])
+                         + (f"; and {n - 3} more" if n > 3 else '') + ')')
+
+def _features(p:Predictor, files:list[Path], clips:int, progress:bool)->dict:
+    "`cached_features` of `files` (0 rows, and every video in `skipped`, when none can be used)."
+    vl = VideoList(['?'], [VideoRecord(v, 0) for v in files], Path('.'))
+    return cached_features(p.run, vl, clips, loaded=p.loaded, device=p.device, progress=progress, cache=p.cache)
+
+# %% ../nbs/13_predict.ipynb #cbdee882
+def _check_count(name:str, v)->int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+        raise ValueError(f"{name}={v!r}: expected an integer >= 1")
+    return int(v)
+
 def predict(p:Predictor, videos:list[str|Path], labels:list[str], K='cv', tau='cv', rho='cv', clips:int=1, topk:int=5,
-            progress:bool=False)->dict:
+            strict:bool=False, progress:bool=False)->dict:
     "Top-k labels of each video, with the composition of the winning label's prototype ('cv': the predictor's default)."
+    clips, topk = _check_count('clips', clips), _check_count('topk', topk)
     K, tau, rho = (p.choice[n] if v == 'cv' else v for n, v in (('K', K), ('tau', tau), ('rho', rho)))
-    problems = label_problems(labels, p.kv)
-    usable = [l for l in dict.fromkeys(labels) if all(pr['usable'] for pr in problems if pr['label'] == l)]
-    if not usable: raise ValueError(f"none of the labels {labels} has a word the vectors know")
+    pol = label_policy(labels, p.kv, strict)
+    usable = pol['labels']
     files = video_files(videos)
-    f = cached_features(p.run, VideoList(['?'], [VideoRecord(v, 0) for v in files], Path('.')), clips, loaded=p.loaded,
-                        device=p.device, progress=progress, cache=p.cache)
-    S = relatedness(embed_labels(usable, p.kv, 'plain'), p.E_seen)
+    if not files: raise ValueError("no videos given")
+    f = _features(p, files, clips, progress)
+    skipped = [{'video': v, 'reason': r} for v, r in f['skipped']]
+    if len(f['X']) == 0: raise NoUsableVideo(skipped)
+    with warnings.catch_warnings():                  # its unknown words are reported by the label policy, not as warnings
+        warnings.simplefilter('ignore'); S = relatedness(embed_labels(usable, p.kv, 'plain'), p.E_seen)
     W, empty = composite_weights(S, solve_exact(S, admissible(S, K, tau), rho))
     sc = cosine_scores(f['X'], (W @ p.P)/W.sum(1, keepdims=True))
     out = []
@@ -105,32 +176,41 @@ def predict(p:Predictor, videos:list[str|Path], labels:list[str], K='cv', tau='c
                  'share': round(float(W[j, s]/W[j].sum()), 4)}
                 for s in np.argsort(-W[j], kind='stable') if W[j, s] > 0]
         out.append({'video': str(files[i]),
-                    'top': [{'label': usable[k], 'score': round(float(sc[v, k]), 4)} for k in order],
+                    'top': [{'label': usable[k], 'score': round(float(sc[v, k]), 4), 'partial': usable[k] in pol['partial']}
+                            for k in order],
                     'composition': comp})
     return {'run': str(p.run), 'K': K, 'tau': tau, 'rho': rho, 'choice': p.choice['from'], 'clips': clips,
-            'labels': usable,
-            'label_problems': problems, 'no_admissible': [usable[j] for j in empty], 'videos': out,
-            'skipped': [{'video': v, 'reason': r} for v, r in f['skipped']], 'features_from_cache': f['cached']}
+            'labels': usable, 'label_policy': {k: v for k, v in pol.items() if k != 'labels'},
+            'label_notes': label_notes(pol), 'no_admissible': [usable[j] for j in empty], 'videos': out,
+            'skipped': skipped, 'features_from_cache': f['cached']}
 
 # %% ../nbs/13_predict.ipynb #97ffd90a
+def _scored(t:dict)->str: return f"{t['label']}{'*' if t.get('partial') else ''} {t['score']:.2f}"
+
 def prediction_text(res:dict, compositions:int=4)->str:
-    "Predictions as text: each video's ranked labels, and the seen classes behind the winning one."
+    ("Predictions as text: each video's ranked labels (`*`: built from some of its words), the seen classes behind the "
+     "winning one, then the skipped videos and the label notes.")
     lines = [f"run {Path(res['run']).name}: K={res['K']} tau={res['tau']} rho={res['rho']} ({res['choice']}), "
-             f"{len(res['labels'])} labels"]
-    for pr in res['label_problems']:
-        lines.append(f"  label {pr['label']!r}: {', '.join(pr['missing'])} not in the word vectors"
-                     + ('' if pr['usable'] else ' (label left out)')
-                     + f"; {pr['suggestion']}")
+             f"{len(res['labels'])} label{'' if len(res['labels']) == 1 else 's'}"]
     for v in res['videos']:
-        top = ', '.join(f"{t['label']} {t['score']:.2f}" for t in v['top'])
+        top, win = ', '.join(map(_scored, v['top'])), v['top'][0]
         comp = ' + '.join(f"{c['seen']} {c['relatedness']:.2f}" for c in v['composition'][:compositions])
         more = f" + {len(v['composition']) - compositions} more" if len(v['composition']) > compositions else ''
-        lines.append(f"{Path(v['video']).name}: {top}\n    {v['top'][0]['label']} = {comp}{more}")
-    for s in res['skipped']: lines.append(f"skipped {s['video']}: {s['reason']}")
-    return '\n'.join(lines)
+        lines.append(f"{Path(v['video']).name}: {top}\n    {win['label']}{'*' if win.get('partial') else ''} = "
+                     f"{comp}{more}")
+    lines += [f"skipped {s['video']}: {s['reason']}" for s in res['skipped']]
+    return '\n'.join(lines + res.get('label_notes', []))
 
 # %% ../nbs/13_predict.ipynb #97f589f4
-@call_parse
+def _out_file(opt:str, path:str|None)->Path|None:
+    "`path` if a file can be written there, else a one-line error naming it (checked before the slow work)."
+    if path is None: return None
+    p = Path(path).expanduser()
+    if p.is_dir(): raise IsADirectoryError(f"{opt} {path}: is a directory; expected a file name")
+    if not p.parent.is_dir(): raise FileNotFoundError(f"{opt} {path}: the folder {str(p.parent)!r} does not exist")
+    return p
+
+@console_script
 def rest_predict(
     run:str,                                       # a run directory, or demo (the demo run, trained once per cache)
     videos:Param("video files, or folders searched for videos", nargs='+'),
@@ -141,39 +221,51 @@ def rest_predict(
     rho:str=None,                                  # constraint III: an integer, or off (default: the run's CV choice)
     clips:int=1,                                   # clips per video, evenly spaced, their features averaged
     topk:int=5,                                    # labels listed per video
+    strict:bool=False,                             # refuse labels with words the word vectors lack (default: use the known words, mark the label *)
     json:str=None,                                 # also write the predictions as JSON to this file
     vectors:str=None,                              # word vectors (default: the run's)
     device:str=None,                               # cpu, cuda, ... (default: the best available)
+    trust_checkpoint:bool=False,                   # allow a checkpoint that needs full unpickling (only from a trusted source)
 ):
     "Zero-shot prediction: rank your label names for each video, with the seen classes behind the winning label."
-    names = list(labels or [])
-    try:
-        if labels_file: names += [l.strip() for l in Path(labels_file).read_text().splitlines() if l.strip()]
-        if not names: raise ValueError("give label names with --labels or --labels_file")
-        p = predictor(run, vectors=vectors, device=device)
-        kw = {n: parse_constraint(n, v) if v is not None else 'cv' for n, v in (('K', K), ('tau', tau), ('rho', rho))}
-        res = predict(p, videos, names, clips=clips, topk=topk, **kw)
-    except (ValueError, FileNotFoundError, NotADirectoryError, KeyError) as e: sys.exit(f"rest_predict: {e}")
+    for n, v in (('--clips', clips), ('--topk', topk)):
+        if v < 1: raise ValueError(f"{n} {v}: expected an integer >= 1")
+    out, names = _out_file('--json', json), list(labels or [])
+    if labels_file:
+        f = Path(labels_file).expanduser()
+        if not f.is_file(): raise FileNotFoundError(f"--labels_file {labels_file}: "
+                                                    + ('is a directory' if f.is_dir() else 'file not found'))
+        names += [l.strip() for l in f.read_text().splitlines() if l.strip()]      # blank lines separate, they are no labels
+    if not names: raise ValueError("give label names with --labels or --labels_file")
+    kw = {n: parse_constraint(n, v) if v is not None else 'cv' for n, v in (('K', K), ('tau', tau), ('rho', rho))}
+    default_device(device)                                                         # before the run is loaded
+    p = predictor(run, vectors=vectors, device=device, trust=trust_checkpoint)
+    try: res = predict(p, videos, names, clips=clips, topk=topk, strict=strict, **kw)
+    except NoUsableVideo as e:
+        for s in e.skipped: print(f"skipped {s['video']}: {s['reason']}")          # each video's reason, one line each
+        raise ValueError(f"no usable video among the {len(e.skipped)} given: "
+                         + skipped_text([(s['video'], s['reason']) for s in e.skipped])) from None
     print(prediction_text(res))
-    if json:
-        with atomic_write(json) as tmp: tmp.write_text(_json.dumps(res, indent=1))
+    if out:
+        with atomic_write(out) as tmp: tmp.write_text(_json.dumps(res, indent=1))
 
 # %% ../nbs/13_predict.ipynb #bcb168de
 class PredictPanel:
     ("Label names in a text box, videos from a folder, and for each video its frames, ranked labels and the winning "
      "prototype's parts.")
-    def __init__(self, p:Predictor, folder:str|Path, labels:list[str], videos:int=6, topk:int=3):
+    def __init__(self, p:Predictor, folder:str|Path, labels:list[str], videos:int=6, topk:int=3, strict:bool=False):
         self.p, self.topk = p, topk
         self.labels = W.Textarea(value='\n'.join(labels), description='labels',
                                  layout=W.Layout(width='360px', height='160px'))
         self.folder = W.Text(value=str(folder), description='folder', layout=W.Layout(width='520px'))
         self.videos = W.SelectMultiple(description='videos', rows=8, layout=W.Layout(width='520px'))
         self.button = W.Button(description='predict', button_style='primary')
+        self.strict = W.Checkbox(value=strict, description='strict: refuse labels with unknown words', indent=False)
         self.status, self.results = W.HTML(), W.VBox()
         self.folder.observe(lambda _: self._list(), names='value')
         self.button.on_click(lambda _: self.run())
         self._list(videos)
-        self.widget = W.VBox([W.HBox([self.labels, W.VBox([self.folder, self.videos, self.button])]),
+        self.widget = W.VBox([W.HBox([self.labels, W.VBox([self.folder, self.videos, self.strict, self.button])]),
                               self.status, self.results])
         self.run()
     def _ipython_display_(self): display(self.widget)
@@ -185,28 +277,35 @@ class PredictPanel:
         if first: self.videos.value = tuple(files[::max(1, len(files)//first)][:first])
 
 # %% ../nbs/13_predict.ipynb #b69c7788
+def _notes_html(lines:list[str])->str:
+    return ''.join(f"<br>{html.escape(l)}" for l in lines)
+
 @patch
 def run(self:PredictPanel):
-    "Predict the chosen videos among the typed labels, and show each one."
+    "Predict the chosen videos among the typed labels, and show each one, with the skipped videos and the label notes."
     from rest_nb.explore import frames_png
     t = time.perf_counter()
-    names = [l.strip() for l in self.labels.value.splitlines() if l.strip()]
-    try: res = predict(self.p, list(self.videos.value), names, topk=self.topk)
-    except ValueError as e: self.status.value = f'<b>{e}</b>'; return
+    names = [l.strip() for l in self.labels.value.splitlines() if l.strip()]   # blank lines separate, they are no labels
+    try: res = predict(self.p, list(self.videos.value), names, topk=self.topk, strict=self.strict.value)
+    except NoUsableVideo as e:
+        self.results.children, self.last = (), None
+        self.status.value = ("<b>no usable video</b>"
+                             + _notes_html([f"skipped {s['video']}: {s['reason']}" for s in e.skipped])); return
+    except ValueError as e: self.results.children, self.last = (), None; self.status.value = f'<b>{html.escape(str(e))}</b>'; return
     rows = []
     for v in res['videos']:
-        top = '<br>'.join(f"{'<b>' if i == 0 else ''}{t_['label']}{'</b>' if i == 0 else ''} "
-                          f"{t_['score']:.2f}" for i, t_ in enumerate(v['top']))
+        top = '<br>'.join(f"{'<b>' if i == 0 else ''}{html.escape(_scored(t_))}{'</b>' if i == 0 else ''}"
+                          for i, t_ in enumerate(v['top']))
         comp = '<br>'.join(f"{c['seen']} ({c['relatedness']:.2f}, {100*c['share']:.0f}%)"
                            for c in v['composition'][:6])
-        text = f"<p><code>{Path(v['video']).name}</code><br>{top}</p><p><i>{v['top'][0]['label']}</i> = <br>{comp}</p>"
+        win = v['top'][0]['label'] + ('*' if v['top'][0]['partial'] else '')
+        text = f"<p><code>{Path(v['video']).name}</code><br>{top}</p><p><i>{html.escape(win)}</i> = <br>{comp}</p>"
         rows.append(W.HBox([W.Image(value=frames_png([v['video']]), format='png'), W.HTML(text)]))
     self.results.children = rows
     self.status.value = (f"{len(res['videos'])} videos, {len(res['labels'])} labels, K={res['K']} "
                          f"tau={res['tau']} rho={res['rho']}"
                          f" ({res['choice']}); {1e3*(time.perf_counter() - t):.0f} ms, features "
                          f"{'from the cache' if res['features_from_cache'] else 'extracted'}"
-                         + ''.join(f"<br>label {pr['label']!r}: {', '.join(pr['missing'])} not in the "
-                                   "word vectors" for pr in res['label_problems'])
-                         + ''.join(f"<br>skipped {s['video']}: {s['reason']}" for s in res['skipped']))
+                         + _notes_html([f"skipped {s['video']}: {s['reason']}" for s in res['skipped']]
+                                       + res['label_notes']))
     self.last = res

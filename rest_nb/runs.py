@@ -32,6 +32,7 @@ class RunData:
     targets:list[str]                       # target class names the filter used
     style:str='plain'                       # how the source labels are written (`semantic.split_label`)
     dropped:list[tuple[str, str]]=field(default_factory=list)   # (class, why): no usable training video
+    annotated:int=0                         # train + val videos the annotations list, on disk or not
 
 def _restrict(v:VideoList, keep:list[str])->VideoList:
     "`v` with only the classes in `keep`, relabelled in `keep`'s order."
@@ -93,8 +94,9 @@ def load_run_data(data:str|Path, targets:list[str]|None=None, threshold:float=0.
         Et = np.concatenate([embed_labels([n], kv, st) for n, st in zip(tnames, t_styles)])
         ov = filter_overlap(kept, embed_labels(kept, kv, style), tnames, Et, threshold)
         kept, removed = ov.kept, ov.removed
+    annotated = len(train) + len(val) + len({str(p) for p in [*train.missing, *val.missing]})
     return RunData(_restrict(train, kept), _restrict(val, kept), kept, [normalise_label(c, style) for c in kept],
-                   removed, tnames, style)
+                   removed, tnames, style, annotated=annotated)
 
 def run_data(run:str|Path, data:str|Path|None=None)->RunData:
     ("The seen side of a finished run, as it trained: its classes (`classes.json`) on `data` (default: the run's "

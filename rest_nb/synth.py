@@ -4,14 +4,13 @@
 
 # %% ../nbs/01_synth.ipynb #d2bb6c90
 from __future__ import annotations
-import json, time, os, dataclasses, fractions
+import json, time, os, math, numbers, dataclasses, fractions
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from multiprocessing import get_context, get_all_start_methods
 import numpy as np
 import av
-from fastcore.script import call_parse
-from .core import atomic_write
+from .core import atomic_write, console_script
 
 # %% auto #0
 __all__ = ['VERBS', 'NOUNS', 'SYNTH_PRESETS', 'SynthConfig', 'split_classes', 'render_video', 'contact_sheet', 'write_video',
@@ -28,18 +27,18 @@ class SynthConfig:
     verbs:tuple=VERBS         # motion patterns (each must be one of `VERBS`)
     nouns:tuple=NOUNS         # shapes (each must be one of `NOUNS`)
     size:int=32               # frame side in pixels (even, >= 16)
-    frames:int=12             # frames per video
-    fps:int=8
-    train:int=40              # training videos per source class
-    val:int=8                 # held-out videos per source class (model selection on seen classes)
-    test:int=20               # videos per target class
-    n_target:int=12           # classes in each of the two target sets
-    seed:int=0
-    noise:float=0.04          # mean std of the per-pixel noise
-    texture:float=0.08        # contrast of the background texture
+    frames:int=12             # frames per video (>= 2)
+    fps:int=8                 # frames per second written into the files (> 0)
+    train:int=40              # training videos per source class (>= 1)
+    val:int=8                 # held-out videos per source class (model selection on seen classes; >= 0)
+    test:int=20               # videos per target class (>= 1)
+    n_target:int=12           # classes in each of the two target sets (>= 1)
+    seed:int=0                # another draw of classes, colours, motions and backgrounds (>= 0)
+    noise:float=0.04          # mean std of the per-pixel noise (>= 0)
+    texture:float=0.08        # contrast of the background texture (0-1)
     radius:tuple=(0.18, 0.24) # object radius, as a fraction of the frame side (drawn per video)
     distractor:bool=True      # draw a second, smaller shape that moves on its own
-    crf:int=18                # x264 quality (lower is better)
+    crf:int=18                # x264 quality, 0-51 (lower is better)
 
 SYNTH_PRESETS = {
     'default': lambda: SynthConfig(),
@@ -51,24 +50,45 @@ SYNTH_PRESETS = {
 }
 
 # %% ../nbs/01_synth.ipynb #2fb52048
+_whole = lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool)
+_real = lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+
+_RULES = {  # setting: (is the value valid?, what is expected)
+    'size':       (lambda v: _whole(v) and v >= 16 and v % 2 == 0, 'an even whole number >= 16 (H.264 needs even sides)'),
+    'frames':     (lambda v: _whole(v) and v >= 2, 'a whole number of frames >= 2'),
+    'fps':        (lambda v: _real(v) and v > 0, 'a frame rate > 0'),
+    'train':      (lambda v: _whole(v) and v >= 1, 'at least 1 training video per source class'),
+    'val':        (lambda v: _whole(v) and v >= 0, '0 or more held-out videos per source class'),
+    'test':       (lambda v: _whole(v) and v >= 1, 'at least 1 video per target class'),
+    'n_target':   (lambda v: _whole(v) and v >= 1, 'at least 1 class in each target set'),
+    'seed':       (lambda v: _whole(v) and v >= 0, 'a whole number >= 0'),
+    'noise':      (lambda v: _real(v) and v >= 0, 'a noise std >= 0'),
+    'texture':    (lambda v: _real(v) and 0 <= v <= 1, 'a contrast between 0 and 1'),
+    'radius':     (lambda v: isinstance(v, (tuple, list)) and len(v) == 2 and all(map(_real, v)) and 0 < v[0] <= v[1] < 0.5,
+                   'MIN,MAX with 0 < MIN <= MAX < 0.5 (fractions of the frame side)'),
+    'distractor': (lambda v: isinstance(v, (bool, np.bool_)), 'True or False'),
+    'crf':        (lambda v: _whole(v) and 0 <= v <= 51, "x264's quality range 0-51 (lower is better)"),
+}
+
 def _check_config(cfg:SynthConfig):
-    "Clear errors for settings the generator cannot honour."
+    "One-line errors, naming the setting and its value, for every setting the generator cannot honour."
     for kind, given, known in (('verb', cfg.verbs, VERBS), ('noun', cfg.nouns, NOUNS)):
+        if isinstance(given, str) or not isinstance(given, (tuple, list)):
+            raise ValueError(f"{kind}s={given!r}: expected a list of {kind}s, such as {list(known[:3])}")
         bad = [w for w in given if w not in known]
         if bad: raise ValueError(f"unknown {kind}s {bad}; choose from {', '.join(known)}")
-        if len(set(given)) != len(given): raise ValueError(f"repeated {kind}s in {list(given)}")
-    if cfg.size < 16 or cfg.size % 2:
-        raise ValueError(f"size={cfg.size}: expected an even number >= 16 (H.264 needs even sides)")
-    if cfg.frames < 2: raise ValueError(f"frames={cfg.frames}: expected at least 2")
-    if len(cfg.radius) != 2 or not 0 < cfg.radius[0] <= cfg.radius[1] < 0.5:
-        raise ValueError(f"radius={cfg.radius}: expected MIN,MAX with 0 < MIN <= MAX < 0.5 (fractions of the "
-                         "frame side)")
+        rep = sorted({w for w in given if list(given).count(w) > 1})
+        if rep: raise ValueError(f"{kind}s={list(given)}: {', '.join(rep)} repeated; expected each {kind} once")
+        if len(given) < 3:
+            raise ValueError(f"{kind}s={list(given)}: expected at least 3 {kind}s, so that every {kind} of a target "
+                             "class also occurs in two source classes")
+    for k, (ok, expected) in _RULES.items():
+        v = getattr(cfg, k)
+        if not ok(v): raise ValueError(f"{k}={v!r}: expected {expected}")
     n = len(cfg.verbs) * len(cfg.nouns)
-    if 2*cfg.n_target > n // 2:
-        raise ValueError(f"n_target={cfg.n_target}: two target sets must leave at least half of the {n} classes to "
-                         "the source set")
-    if min(cfg.train, cfg.test) < 1 or cfg.val < 0:
-        raise ValueError("train and test need at least one video per class, val at least zero")
+    if 4*cfg.n_target > n:
+        raise ValueError(f"n_target={cfg.n_target}: expected at most {n//4}, so that the two target sets leave at least "
+                         f"half of the {n} classes ({len(cfg.verbs)} verbs x {len(cfg.nouns)} nouns) to the source set")
 
 # %% ../nbs/01_synth.ipynb #99b04f12
 def split_classes(cfg:SynthConfig)->dict[str, list[str]]:
@@ -86,8 +106,9 @@ def split_classes(cfg:SynthConfig)->dict[str, list[str]]:
         if sum(p[0] == v for p in source) > 2 and sum(p[1] == n for p in source) > 2:
             source.discard((v, n)); t.append((v, n))
     if any(len(t) < cfg.n_target for t in targets):
-        raise ValueError(f"cannot carve two target sets of {cfg.n_target} classes from {len(pairs)} while keeping "
-                         "every word seen twice")
+        raise ValueError(f"n_target={cfg.n_target}: cannot carve two target sets of {cfg.n_target} classes from "
+                         f"{len(cfg.verbs)} verbs x {len(cfg.nouns)} nouns while every word stays in two source "
+                         "classes; expected a smaller n_target or more verbs and nouns")
     name = lambda ps: sorted(f'{v} {n}' for v, n in ps)
     return {'source': name(source), 'target_a': name(targets[0]), 'target_b': name(targets[1])}
 
@@ -233,6 +254,8 @@ def contact_sheet(videos:list[np.ndarray], frames:int=6)->np.ndarray:
 def write_video(frames:np.ndarray, # uint8 (T, H, W, 3) RGB frames
                 path:str|Path, fps:float=8, crf:int=18, codec:str='libx264', pix_fmt:str='yuv420p'):
     "Encode `frames` into a video file at `path` (atomic: written to a temporary file, then renamed)."
+    for k, v in dict(fps=fps, crf=crf if codec == 'libx264' else 0).items():
+        if not _RULES[k][0](v): raise ValueError(f"{k}={v!r}: expected {_RULES[k][1]}")
     path = Path(path)
     with atomic_write(path) as tmp:
         with av.open(str(tmp), 'w', format={'.mkv': 'matroska', '.avi': 'avi'}.get(path.suffix, 'mp4')) as c:
@@ -279,19 +302,44 @@ def _make_one(args):
     rng = np.random.default_rng([cfg.seed, si, VERBS.index(verb), NOUNS.index(noun), i])
     write_video(render_video(verb, noun, cfg, rng), Path(root)/rel, fps=cfg.fps, crf=cfg.crf)
 
+# %% ../nbs/01_synth.ipynb #ec118d1e
+def _benchmark_folder(out:str|Path)->Path:
+    "`out` as a folder that exists and can be written, or a one-line error naming it."
+    out = Path(out)
+    if out.exists() and not out.is_dir(): raise NotADirectoryError(f"{out} is a file: expected a folder for the benchmark")
+    file = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if file: raise NotADirectoryError(f"{out}: {file} is a file, not a folder")
+    try: out.mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise OSError(f"{out}: cannot create the benchmark folder here ({e.strerror})") from None
+    if not os.access(out, os.W_OK): raise PermissionError(f"{out}: the benchmark folder is not writable")
+    return out
+
+def _existing(mpath:Path, cfg:SynthConfig)->dict:
+    "The manifest at `mpath` if it was made with `cfg`, else a one-line error naming the settings that differ."
+    try:
+        m = json.loads(mpath.read_text())
+        if not isinstance(m, dict) or not isinstance(m.get('config'), dict): raise ValueError('it holds no configuration')
+    except (ValueError, OSError) as e:
+        raise ValueError(f"{mpath} is not a rest_synth manifest ({e}); use force=True (--force) or another folder") from None
+    old, new = m['config'], json.loads(json.dumps(asdict(cfg)))
+    if old == new: return m
+    show = lambda v: ','.join(map(str, v)) if isinstance(v, list) else str(v)
+    diff = [f"{k} {show(old[k]) if k in old else '(unset)'} there, {show(v)} here" for k, v in new.items() if old.get(k) != v]
+    more = f" and {len(diff) - 3} more" if len(diff) > 3 else ''
+    raise FileExistsError(f"{mpath.parent} already holds a benchmark made with other settings ({'; '.join(diff[:3])}{more}); "
+                          "use force=True (--force) or another folder")
+
 # %% ../nbs/01_synth.ipynb #1ef36501
 def make_benchmark(out:str|Path, cfg:SynthConfig|None=None, workers:int|None=None, force:bool=False,
                    progress:bool=False)->dict:
     "Generate the synthetic benchmark into `out`; returns the manifest (also in `out/manifest.json`)."
     cfg = cfg or SynthConfig()
-    out = Path(out)
+    classes = split_classes(cfg)                                  # checks every setting first
+    if workers is not None and not (_whole(workers) and workers >= 1):
+        raise ValueError(f"workers={workers!r}: expected at least 1 process (leave it out to use all cores)")
+    out = _benchmark_folder(out)
     mpath = out/'manifest.json'
-    if mpath.exists() and not force:
-        m = json.loads(mpath.read_text())
-        if m.get('config') == json.loads(json.dumps(asdict(cfg))): return m
-        raise FileExistsError(f"{out} already holds a benchmark made with other settings; use force=True (--force) or "
-                              "another directory")
-    classes = split_classes(cfg)
+    if mpath.exists() and not force: return _existing(mpath, cfg)      # found: nothing rebuilt
     jobs = _jobs(cfg, classes)
     t0 = time.time()
     workers = workers or os.cpu_count() or 1
@@ -325,44 +373,43 @@ def summary(m:dict)->str:
     return '\n'.join(lines)
 
 # %% ../nbs/01_synth.ipynb #00cdb546
-@call_parse
+@console_script
 def rest_synth(
     out:str,                      # where to write the benchmark
     preset:str='default',         # default (CPU demo), gpu224, or mini (tests)
     size:int=None,                # frame side in pixels (even, >= 16)
-    frames:int=None,              # frames per video
-    fps:int=None,                 # frame rate written into the files
-    train:int=None,               # training videos per source class
-    val:int=None,                 # held-out videos per source class (model selection on seen classes)
-    test:int=None,                # videos per target class
-    n_target:int=None,            # classes in each of the two target sets
-    verbs:str=None,               # comma-separated motion patterns (a subset of bounce, roll, spin, slide, ...)
-    nouns:str=None,               # comma-separated shapes (a subset of ball, box, ring, star, ...)
-    seed:int=None,                # another draw of classes, colours, motions and backgrounds
-    noise:float=None,             # mean std of the per-pixel noise
-    texture:float=None,           # contrast of the background texture
-    radius:str=None,              # object radius as a fraction of the frame side, drawn per video: MIN,MAX
+    frames:int=None,              # frames per video (>= 2)
+    fps:int=None,                 # frame rate written into the files (> 0)
+    train:int=None,               # training videos per source class (>= 1)
+    val:int=None,                 # held-out videos per source class (model selection on seen classes; >= 0)
+    test:int=None,                # videos per target class (>= 1)
+    n_target:int=None,            # classes in each of the two target sets (>= 1, at most a quarter of verbs x nouns)
+    verbs:str=None,               # comma-separated motion patterns, at least 3 (a subset of bounce, roll, spin, slide, ...)
+    nouns:str=None,               # comma-separated shapes, at least 3 (a subset of ball, box, ring, star, ...)
+    seed:int=None,                # another draw of classes, colours, motions and backgrounds (>= 0)
+    noise:float=None,             # mean std of the per-pixel noise (>= 0)
+    texture:float=None,           # contrast of the background texture (0-1)
+    radius:str=None,              # object radius as a fraction of the frame side, drawn per video: MIN,MAX (0 < MIN <= MAX < 0.5)
     distractor:str=None,          # draw a second, smaller moving shape: true or false
-    crf:int=None,                 # x264 quality (lower is better)
-    workers:int=None,             # processes (default: all cores)
+    crf:int=None,                 # x264 quality, 0-51 (lower is better)
+    workers:int=None,             # processes, at least 1 (default: all cores)
     force:bool=False,             # overwrite a benchmark made with other settings
 ):
     "Generate the synthetic compositional action benchmark as mp4 files with a JSON manifest."
-    if preset not in SYNTH_PRESETS:
-        raise SystemExit(f"unknown preset {preset!r}; available: {', '.join(SYNTH_PRESETS)}")
+    if preset not in SYNTH_PRESETS: raise ValueError(f"--preset {preset!r}: unknown; available: {', '.join(SYNTH_PRESETS)}")
     cfg = SYNTH_PRESETS[preset]()
     for k, v in dict(size=size, frames=frames, fps=fps, train=train, val=val, test=test, n_target=n_target,
                      seed=seed, noise=noise, texture=texture, crf=crf).items():
         if v is not None: setattr(cfg, k, v)
-    try:
-        if verbs: cfg.verbs = tuple(w.strip() for w in verbs.split(','))
-        if nouns: cfg.nouns = tuple(w.strip() for w in nouns.split(','))
-        if radius: cfg.radius = tuple(float(x) for x in radius.split(','))
-        if distractor is not None:
-            if distractor.lower() not in ('true', 'false'):
-                raise ValueError(f"--distractor {distractor}: expected true or false")
-            cfg.distractor = distractor.lower() == 'true'
-        m = make_benchmark(out, cfg, workers=workers, force=force)
-    except (ValueError, FileExistsError) as e: raise SystemExit(f"rest_synth: {e}")
+    words = lambda s: tuple(w.strip() for w in s.split(',') if w.strip())
+    if verbs is not None: cfg.verbs = words(verbs)
+    if nouns is not None: cfg.nouns = words(nouns)
+    if radius is not None:
+        try: cfg.radius = tuple(float(x) for x in radius.split(','))
+        except ValueError: raise ValueError(f"--radius {radius}: expected MIN,MAX, two numbers such as 0.18,0.24") from None
+    if distractor is not None:
+        if distractor.lower() not in ('true', 'false'): raise ValueError(f"--distractor {distractor}: expected true or false")
+        cfg.distractor = distractor.lower() == 'true'
+    m = make_benchmark(out, cfg, workers=workers, force=force)
     print(summary(m))
     print(f"written to {Path(out).resolve()} in {m['seconds']} s (manifest.json)")

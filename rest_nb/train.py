@@ -14,21 +14,23 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from fastprogress.fastprogress import master_bar, progress_bar, NBMasterBar
 import fastprogress.fastprogress as fpb
 from IPython.display import display
-from fastcore.script import call_parse, Param
+from fastcore.script import Param
 from fastcore.basics import patch
 import rest_nb
 from . import core
-from .core import Config, preset, apply_overrides, seed_everything, default_device, atomic_write, autocast_dtype, cache_dir
+from .core import (Config, preset, apply_overrides, seed_everything, default_device, atomic_write, autocast_dtype,
+                          cache_dir, console_script)
 from .data import VideoList, VideoDataset, FrameCache, frame_cache_for, collate_clips, SkipLog
 from .semantic import DEFAULT_VECTORS
-from .runs import load_run_data, CheckpointError, save_checkpoint, load_checkpoint
+from .runs import (RunData, load_run_data, drop_unusable_classes, CheckpointError, CHECKPOINT_FORMAT,
+                          save_checkpoint, load_checkpoint)
 from .model import build_model, Tokenizer, mask_words, rest_loss, FrameEncoder
 from .synth import SynthConfig, make_benchmark
 
 # %% auto #0
 __all__ = ['DEMO_QUICK', 'LabelledClips', 'collate_labelled', 'EpochSampler', 'dist_info', 'init_distributed', 'NonFiniteLoss',
-           'WarmupNet', 'Trainer', 'frame_caches', 'train', 'run_history', 'plot_runs', 'demo_bench', 'demo_run',
-           'rest_train', 'rest_frames']
+           'WarmupNet', 'Trainer', 'usable_data', 'frame_caches', 'missing_videos', 'train', 'run_history', 'plot_runs',
+           'demo_bench', 'demo_run', 'rest_train', 'rest_frames']
 
 # %% ../nbs/05_train.ipynb #a239670f
 class LabelledClips(Dataset):
@@ -141,10 +143,11 @@ class Trainer:
     "One training run of `cfg` on `data`, writing checkpoints and metrics into `out`."
     def __init__(self, cfg:Config|None, data:str|Path|None, out:str|Path, resume:bool=False,
                  targets:list[str]|None=None,
-                 threshold:float=0.05, vectors=DEFAULT_VECTORS, device:str|torch.device|None=None, progress:bool=True):
+                 threshold:float=0.05, vectors=DEFAULT_VECTORS, device:str|torch.device|None=None, progress:bool=True,
+                 trust:bool=False): # resume from a checkpoint that needs full unpickling (`load_checkpoint`)
         self.out, self.progress = Path(out), progress
         self.last, self.best_path, self.metrics = self.out/'last.pt', self.out/'best.pt', self.out/'metrics.jsonl'
-        self.ck = self._resume_state(cfg) if resume else None
+        self.ck = self._resume_state(cfg, trust) if resume else None
         if self.ck is None and self.last.exists():
             raise FileExistsError(f"{self.out} already holds a run (last.pt): pass --resume to continue it, or choose "
                                   "another --out")
@@ -154,11 +157,12 @@ class Trainer:
             data, targets, threshold, vectors = data or run['data'], targets or run['targets'], run['threshold'], run['vectors']
         if cfg is None or data is None: raise ValueError("a new run needs a configuration and --data")
         self.cfg, t = cfg, cfg.train
-        self.rank, self.world, self.device = init_distributed(torch.device(device) if device else None)
+        self.rank, self.world, self.device = init_distributed(default_device(device) if device else None)
         seed_everything(t.seed, deterministic=self.device.type == 'cpu')
         # fixed clip shapes: let cuDNN pick its fastest kernels
         if self.device.type == 'cuda': torch.backends.cudnn.benchmark = True
-        self.data = load_run_data(data, targets, threshold, vectors)
+        # classes without a usable training video are dropped here, before anything trains
+        self.data, self.frames = self._usable_data(load_run_data(data, targets, threshold, vectors))
         if self.ck is not None and self.ck['classes'] != self.data.classes:
             raise CheckpointError(f"{self.last} was trained on other classes than {data} gives now")
         self.tok = Tokenizer.from_labels(self.data.words)
@@ -176,6 +180,7 @@ class Trainer:
         self.skips, self.stage, self.net = SkipLog(), None, None
         self.epoch, self.step_in_epoch, self.global_step, self.best_acc, self.elapsed = 0, 0, 0, -1., 0.
         if self.rank == 0 and self.ck is None: self._start_run_files(data, targets, threshold, vectors)
+        if self.rank == 0: self._report_data()
 
 # %% ../nbs/05_train.ipynb #4eb28a1b
 @patch
@@ -195,10 +200,10 @@ def _datasets(self:Trainer):
     t = self.cfg.train
     word_ids = [self.tok.encode(w)[:self.cfg.model.max_words] for w in self.data.words]
     self.train_ds = LabelledClips(VideoDataset(self.data.train, self.cfg.clip, train=True, seed=t.seed,
-                                               frames=self._frames(self.data.train)),
+                                               frames=self.frames['train']),
                                   word_ids, t.mask_prob, t.seed)
     self.val_ds = VideoDataset(self.data.val, dataclasses.replace(self.cfg.clip, test_clips=1), train=False,
-                               frames=self._frames(self.data.val))
+                               frames=self.frames['val'])
     self.sampler = EpochSampler(len(self.train_ds), True, t.seed, self.rank, self.world, keyed=True)
     self.train_dl = self._loader(self.train_ds, self.sampler, collate_labelled, drop_last=True)
     val_sampler = EpochSampler(len(self.val_ds), False, 0, self.rank, self.world, pad=False)
@@ -209,14 +214,25 @@ def _datasets(self:Trainer):
                          f"train.batch_size={t.batch_size}")
 
 # %% ../nbs/05_train.ipynb #cba06a6c
+def usable_data(rd:RunData, cfg:Config, cache:str|Path|None=None,
+                workers:int|None=None, # decoding processes for the frame caches (default: all cores)
+               )->tuple[RunData, dict]:
+    ("`rd` without the classes that have no usable training video, and the frame caches (None without "
+     "`train.frame_cache`) of its train and val videos.")
+    rd = drop_unusable_classes(rd)                                      # absent and empty files: known without decoding
+    build = lambda d: {s: frame_cache_for(cfg.train.frame_cache, getattr(d, s), cfg.clip.short_side, cache, workers)
+                       for s in ('train', 'val')}
+    caches = build(rd)
+    kept = drop_unusable_classes(rd, {p for fc in caches.values() if fc is not None for p, _ in fc.unreadable()})
+    # a class whose every video is undecodable leaves the caches' lists: they are rebuilt without it (rare)
+    return kept, (caches if kept is rd else build(kept))
+
 @patch
-def _frames(self:Trainer, videos:VideoList)->FrameCache|None:
-    ("The frame cache of `videos` (uint8 or JPEG) if the config asks for one (built by rank 0 while the other "
-     "processes wait).")
-    cache = lambda: frame_cache_for(self.cfg.train.frame_cache, videos, self.cfg.clip.short_side)
-    if self.rank == 0: fc = cache()
+def _usable_data(self:Trainer, rd:RunData)->tuple[RunData, dict]:
+    "`usable_data` of the run: rank 0 builds the frame caches while the other processes wait, then they open them."
+    if self.rank == 0: out = usable_data(rd, self.cfg)
     if self.world > 1: dist.barrier()
-    return fc if self.rank == 0 else cache()
+    return out if self.rank == 0 else usable_data(rd, self.cfg)
 
 # %% ../nbs/05_train.ipynb #c437959d
 def frame_caches(cfg:Config, data:str|Path, targets:list[str]|None=None, threshold:float=0.05,
@@ -224,15 +240,13 @@ def frame_caches(cfg:Config, data:str|Path, targets:list[str]|None=None, thresho
     "Build (or find) the frame caches that a run of `cfg` on `data` reads: its training and validation videos."
     mode = cfg.train.frame_cache
     if not mode: raise ValueError("train.frame_cache=false: the run decodes videos with decord, it has no frame cache")
-    rd = load_run_data(data, targets, threshold, vectors)
-    return {split: frame_cache_for(mode, getattr(rd, split), cfg.clip.short_side, workers=workers)
-            for split in ('train', 'val')}
+    return usable_data(load_run_data(data, targets, threshold, vectors), cfg, workers=workers)[1]
 
 # %% ../nbs/05_train.ipynb #0bd8d03c
 @patch
-def _resume_state(self:Trainer, cfg):
+def _resume_state(self:Trainer, cfg, trust:bool=False):
     if not self.last.exists(): raise CheckpointError(f"nothing to resume: {self.last} does not exist")
-    ck = load_checkpoint(self.last)
+    ck = load_checkpoint(self.last, trust=trust)
     if cfg is not None and cfg.to_dict() != ck['config']:
         diff = [k for k in ('clip', 'model', 'train') if cfg.to_dict()[k] != ck['config'][k]]
         raise CheckpointError(f"{self.last} was made with other {', '.join(diff)} settings: resume without a preset "
@@ -245,18 +259,41 @@ def _start_run_files(self:Trainer, data, targets, threshold, vectors):
     self.out.mkdir(parents=True, exist_ok=True)
     self.metrics.unlink(missing_ok=True)
     removed = [dict(source=s, target=t, distance=d) for s, t, d in self.data.removed]
+    dropped = [{'class': c, 'reason': why} for c, why in self.data.dropped]
     for name, obj in (('config.json', self.cfg.to_dict()),
                       ('run.json', {'data': str(Path(data).resolve()), 'targets': targets, 'threshold': threshold,
                                     'vectors': str(vectors),
                                     'version': rest_nb.__version__, 'world_size': self.world}),
                       ('classes.json', {'classes': self.data.classes, 'words': self.data.words, 'removed': removed,
-                                        'targets': self.data.targets})):
+                                        'targets': self.data.targets, 'dropped': dropped})):
         with atomic_write(self.out/name) as tmp: tmp.write_text(json.dumps(obj, indent=1))
     self.tok.save(self.out/'tokenizer.json')
     _append_jsonl(self.metrics, {'type': 'run', 'version': rest_nb.__version__, 'config': self.cfg.to_dict(),
                                  'world_size': self.world,
                                  'kept_classes': len(self.data.classes), 'removed_classes': removed,
+                                 'dropped_classes': dropped, 'missing_videos': len(missing_videos(self.data)),
                                  'train_videos': len(self.data.train), 'val_videos': len(self.data.val)})
+
+# %% ../nbs/05_train.ipynb #4eeb0e35
+def missing_videos(rd:RunData)->list[str]:
+    "The annotated train and val videos of a run's data that have no file on disk, sorted."
+    return sorted({str(p) for p in [*rd.train.missing, *rd.val.missing]})
+
+def _first(items:list[str], n:int=10)->str:
+    return ', '.join(items[:n]) + (f' (+{len(items) - n} more)' if len(items) > n else '')
+
+@patch
+def _report_data(self:Trainer):
+    "Say on stderr, before the first step, which annotated videos are absent (all in missing.txt) and which classes were dropped."
+    gone = missing_videos(self.data)
+    if gone:
+        with atomic_write(self.out/'missing.txt') as tmp: tmp.write_text(''.join(p + '\n' for p in gone))
+        print(f"{len(gone)} of {self.data.annotated} annotated clips have no file (list in {self.out/'missing.txt'})",
+              file=sys.stderr)
+    else: (self.out/'missing.txt').unlink(missing_ok=True)
+    if self.data.dropped:
+        print(f"dropped {len(self.data.dropped)} class(es) without a usable training video (kept in classes.json): "
+              + _first([f"{c!r}: {why}" for c, why in self.data.dropped]), file=sys.stderr)
 
 # %% ../nbs/05_train.ipynb #1c64cdae
 @patch
@@ -510,11 +547,14 @@ def _summary(self:Trainer, history:list[dict])->dict:
          'global_steps': self.global_step,
          'best_val_acc': self.best_acc if self.best_acc >= 0 else None, 'last_val_acc': last.get('val_acc'),
          'chance': 1/len(self.data.classes), 'classes': len(self.data.classes), 'removed_classes': len(self.data.removed),
+         'dropped_classes': len(self.data.dropped),
          'skipped_videos': len(self.skips), 'history': history}
     if self.rank == 0:
         with atomic_write(self.out/'summary.json') as tmp:
             tmp.write_text(json.dumps({k: v for k, v in s.items() if k != 'history'}, indent=1))
-        if len(self.skips): print(self.skips.summary(), file=sys.stderr)
+        if len(self.skips):
+            with atomic_write(self.out/'skipped.txt') as tmp: tmp.write_text(''.join(l + '\n' for l in self.skips.lines()))
+            print(self.skips.summary(where=self.out/'skipped.txt'), file=sys.stderr)
     return s
 
 # %% ../nbs/05_train.ipynb #3290ec9f
@@ -579,7 +619,7 @@ def demo_run(data:str|Path|None=None, # a rest_synth benchmark (default: `demo_b
     # what the overlap filter keeps (label rules and vectors included)
     kept = load_run_data(data).classes
     key = hashlib.sha1(json.dumps([cfg.to_dict(), m['config'], m['sets'], kept,
-                                   rest_nb.__version__]).encode()).hexdigest()[:16]
+                                   rest_nb.__version__, CHECKPOINT_FORMAT]).encode()).hexdigest()[:16]
     out = cache_dir(cache)/'demo'/f'run-{key}'
     with _Lock(out.with_name(out.name + '.lock')):
         if not (out/'summary.json').exists():
@@ -609,7 +649,16 @@ def _settings_after_targets(overrides:list|None, targets:list|None)->tuple[list,
     return list(overrides or []) + [t for t in targets if is_setting(t)], [t for t in targets if not is_setting(t)]
 
 # %% ../nbs/05_train.ipynb #cdec4fb4
-@call_parse
+def _accuracy_line(s:dict, out)->str:
+    "What `rest_train` prints at the end: the best model's seen-class val accuracy, or why there is none."
+    acc = lambda v: '-' if v is None else f'{v:.3f}'
+    best = (f"best seen-class val accuracy {acc(s['best_val_acc'])}" if s['best_val_acc'] is not None
+            else "no best model yet (best.pt is chosen in the joint stage, which has not run)")
+    return (f"{best}, last {acc(s['last_val_acc'])} (chance {s['chance']:.4f}); {s['classes']} classes "
+            f"({s['removed_classes']} removed by the overlap filter, {s['dropped_classes']} dropped without usable "
+            f"videos); {s['skipped_videos']} videos skipped; run in {out}")
+
+@console_script
 def rest_train(
     overrides:Param("settings to change, as section.field=value (e.g. train.joint_epochs=3 clip.frames=4)", nargs='*'),
     preset:str=None,            # configuration preset (default tiny; with --resume the run's own settings are used)
@@ -621,25 +670,20 @@ def rest_train(
     vectors:str=DEFAULT_VECTORS,# word vectors for the filter
     device:str=None,            # cpu, cuda, cuda:1 (default: the best available)
     no_progress:bool=False,     # no progress bars (log files stay complete)
+    trust_checkpoint:bool=False,# with --resume: allow a last.pt that needs full unpickling (only from a trusted source)
 ):
     "Train ResT (two-stage recipe of the paper) on seen classes; resumable; multi-process under torchrun."
     overrides, targets = _settings_after_targets(overrides, targets)
     try:
         cfg = None if resume and not overrides and preset is None else apply_overrides(core.preset(preset or 'tiny'), overrides)
         s = train(cfg, data, out, resume=resume, targets=targets or None, threshold=threshold, vectors=vectors,
-                  device=device, progress=not no_progress)
-    except KeyboardInterrupt: sys.exit(130)
-    except (CheckpointError, NonFiniteLoss, FileExistsError, FileNotFoundError, ValueError, KeyError) as e:
-        sys.exit(f"rest_train: {e}")
+                  device=device, progress=not no_progress, trust=trust_checkpoint)
     finally:
         if dist.is_initialized(): dist.destroy_process_group()
-    if dist_info()[0] == 0:
-        print(f"best seen-class val accuracy {s['best_val_acc']}, last {s['last_val_acc']} (chance {s['chance']:.4f}); "
-              f"{s['classes']} classes ({s['removed_classes']} removed by the overlap filter); {s['skipped_videos']} "
-              f"videos skipped; run in {out}")
+    if dist_info()[0] == 0: print(_accuracy_line(s, out))
 
 # %% ../nbs/05_train.ipynb #7c36313b
-@call_parse
+@console_script
 def rest_frames(
     overrides:Param("settings, as section.field=value: train.frame_cache=jpeg or true picks the cache", nargs='*'),
     preset:str='tiny',          # configuration preset of the run (its clip.short_side sets the frames' size)
@@ -651,10 +695,8 @@ def rest_frames(
 ):
     "Build the frame caches a `rest_train` run with the same settings will read, before it starts."
     overrides, targets = _settings_after_targets(overrides, targets)
-    try:
-        if data is None: raise ValueError("--data is required")
-        cfg = apply_overrides(core.preset(preset), overrides)
-        for split, fc in frame_caches(cfg, data, targets or None, threshold, vectors, workers).items():
-            print(f"{split}: {fc!r} in {fc.dir}")
-    except KeyboardInterrupt: sys.exit(130)
-    except (FileNotFoundError, ValueError, KeyError) as e: sys.exit(f"rest_frames: {e}")
+    if data is None: raise ValueError("--data is required")
+    if workers is not None and workers < 1: raise ValueError(f"--workers {workers}: expected at least 1")
+    cfg = apply_overrides(core.preset(preset), overrides)
+    for split, fc in frame_caches(cfg, data, targets or None, threshold, vectors, workers).items():
+        print(f"{split}: {fc!r} in {fc.dir}")

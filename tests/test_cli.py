@@ -52,7 +52,7 @@ def test_rest_check_videos(tmp_path, env):
     assert r.returncode == 1
     listed = {Path(line.split(': ')[0]).name for line in r.stdout.splitlines()}
     assert listed == {p.name for k, p in bad.items() if k != 'missing'}
-    assert '5 unreadable' in r.stderr
+    assert '6 unreadable' in r.stderr
     assert digest(good) == before                                     # it never modifies files
 
 def test_rest_check_videos_bad_directories(tmp_path, env):

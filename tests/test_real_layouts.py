@@ -1,77 +1,90 @@
-"""The paper's setting on real dataset layouts, with nothing downloaded: a Kinetics-style source (annotation CSVs and label
-folders, real Kinetics-700 class names), UCF101- and HMDB51-style target trees with all 101 and 51 official class names,
-through `rest_train` and `rest_eval` as a user runs them. The videos are real mp4/avi files with synthetic content."""
-import csv, json, subprocess
+"""The paper's setting on real dataset layouts, with nothing downloaded, warts included: a Kinetics-style source (annotation
+CSVs, label folders some spelt with underscores, real Kinetics-700 class names, 10% of the rows without a file, one class
+whose every training file is missing, a truncated, an empty and an audio-only file), UCF101- and HMDB51-style target trees
+with all 101 and 51 official class names (MPEG-4 AVIs, CRLF split files, HMDB's awkward file names), through `rest_frames`,
+`rest_train`, `rest_check_videos` and `rest_eval` as a user runs them. The trees come from `rest_nb.testing`."""
+import json, os, subprocess
+from pathlib import Path
 import numpy as np
 import pytest
 from conftest import BIN
 from rest_nb.data import class_list
 from rest_nb.evaluate import split_050
 from rest_nb.semantic import overlap_benchmarks
-from rest_nb.synth import SynthConfig, render_video, write_video, VERBS, NOUNS
+from rest_nb.testing import make_kinetics_tree, make_ucf101_tree, make_hmdb51_tree
 
-def _videos(folder, stems, k, rng, cfg, ext):
-    "Real videos of a made-up motion pattern of class number k."
-    folder.mkdir(parents=True, exist_ok=True)
-    for s in stems: write_video(render_video(VERBS[k % len(VERBS)], NOUNS[k % len(NOUNS)], cfg, rng), folder/f'{s}{ext}', fps=cfg.fps)
+def run(script, *args, cache=None):
+    env = {**os.environ, **({'REST_NB_CACHE': str(cache)} if cache else {})}
+    return subprocess.run([str(BIN/script), *map(str, args)], capture_output=True, text=True, env=env, timeout=900)
 
 @pytest.fixture(scope='module')
 def layouts(tmp_path_factory):
-    root, cfg, rng = tmp_path_factory.mktemp('real'), SynthConfig(frames=8), np.random.default_rng(0)
+    root = tmp_path_factory.mktemp('real')
     kept = overlap_benchmarks('kinetics700', ['ucf101', 'hmdb51']).kept
     source = kept[::len(kept)//24][:24]                       # 24 Kinetics-700 classes the overlap filter keeps
-    kin = root/'kinetics'
-    for split, n in (('train', 4), ('val', 2)):
-        rows = []
-        for k, c in enumerate(source):
-            ids = [f'{split[0]}{k:03d}{i:07d}' for i in range(n)]
-            _videos(kin/split/c, [f'{y}_000010_000020' for y in ids], k, rng, cfg, '.mp4')
-            rows += [dict(label=c, youtube_id=y, time_start=10, time_end=20, split=split) for y in ids]
-        (kin/'annotations').mkdir(exist_ok=True)
-        with open(kin/'annotations'/f'{split}.csv', 'w', newline='') as f:
-            w = csv.DictWriter(f, ['label', 'youtube_id', 'time_start', 'time_end', 'split']); w.writeheader(); w.writerows(rows)
-    ucf, hmdb = root/'UCF-101', root/'hmdb51_org'
-    for k, c in enumerate(class_list('ucf101')): _videos(ucf/c, [f'v_{c}_g01_c0{i}' for i in (1, 2)], k, rng, cfg, '.avi')
-    (root/'ucfTrainTestlist').mkdir()
-    (root/'ucfTrainTestlist'/'classInd.txt').write_text(''.join(f'{i + 1} {c}\n' for i, c in enumerate(class_list('ucf101'))))
-    for k, c in enumerate(class_list('hmdb51')): _videos(hmdb/c, [f'{c}_example_{i}' for i in (1, 2)], k + 7, rng, cfg, '.avi')
-    return {'kinetics': kin, 'ucf101': ucf, 'hmdb51': hmdb, 'source': source}
+    kin = make_kinetics_tree(root/'kinetics', source, per_class=(4, 2), missing=0.1)
+    ucf = make_ucf101_tree(root/'ucf', per_class=(1, 1))
+    hmdb = make_hmdb51_tree(root/'hmdb51_org', per_class=2)
+    return {'kinetics': kin, 'ucf101': ucf, 'hmdb51': hmdb, 'source': source, 'root': root}
 
 @pytest.fixture(scope='module')
 def trained(layouts, tmp_path_factory):
-    out = tmp_path_factory.mktemp('runs')/'k'
-    env_cache = tmp_path_factory.mktemp('cache')
-    env = {**__import__('os').environ, 'REST_NB_CACHE': str(env_cache)}
+    out, cache = tmp_path_factory.mktemp('runs')/'k', tmp_path_factory.mktemp('cache')
     # the JPEG frame caches built beforehand, as on a cluster; the run then opens them rather than building its own
-    data, targets = ['--data', str(layouts['kinetics'])], ['--targets', 'ucf101', 'hmdb51']
-    r = subprocess.run([str(BIN/'rest_frames'), *data, 'train.frame_cache=jpeg', *targets], capture_output=True, text=True,
-                       env=env, timeout=900)
+    data, targets = ['--data', layouts['kinetics']['root']], ['--targets', 'ucf101', 'hmdb51']
+    r = run('rest_frames', *data, 'train.frame_cache=jpeg', *targets, cache=cache)
     assert r.returncode == 0, r.stderr
-    built = sorted(p.name for p in (env_cache/'frames').iterdir())
+    built = sorted(p.name for p in (cache/'frames').iterdir())
     # settings after --targets (which takes a list), as the usage line writes them: still read as settings
-    r = subprocess.run([str(BIN/'rest_train'), '--no_progress', '--out', str(out), *data, *targets, 'train.frame_cache=jpeg',
-                        'train.warmup_epochs=1', 'train.joint_epochs=2', 'train.batch_size=16'],
-                       capture_output=True, text=True, env=env, timeout=900)
+    r = run('rest_train', '--no_progress', '--out', out, *data, *targets, 'train.frame_cache=jpeg', 'train.warmup_epochs=1',
+            'train.joint_epochs=2', 'train.batch_size=16', cache=cache)
     assert r.returncode == 0, r.stderr
-    assert len(built) == 2 and sorted(p.name for p in (env_cache/'frames').iterdir()) == built
-    return out, str(env_cache)
+    assert len(built) == 2 and sorted(p.name for p in (cache/'frames').iterdir()) == built
+    return out, cache, r
+
+def test_missing_files_and_empty_class_are_named_before_training(layouts, trained):
+    kin, (out, cache, r) = layouts['kinetics'], trained
+    gone, rows = kin['missing'], sum(kin['rows'].values())
+    assert 0 < len(gone) < rows and kin['empty_class'] and kin['underscored']
+    # before the first epoch: how many annotated clips have no file, where the list is, and the class dropped, by name
+    assert f"{len(gone)} of {rows} annotated clips have no file (list in {out/'missing.txt'})" in r.stderr
+    assert {Path(l).name for l in (out/'missing.txt').read_text().splitlines()} == {p.name for p in gone}
+    assert f"dropped 1 class(es) without a usable training video (kept in classes.json): {kin['empty_class']!r}" in r.stderr
+    cl = json.loads((out/'classes.json').read_text())
+    assert [d['class'] for d in cl['dropped']] == [kin['empty_class']] and 'no training video on disk' in cl['dropped'][0]['reason']
+    assert sorted(cl['classes']) == sorted(set(layouts['source']) - {kin['empty_class']})   # underscore folders read too
+    metrics = json.loads((out/'metrics.jsonl').read_text().splitlines()[0])
+    assert metrics['missing_videos'] == len(gone) and metrics['dropped_classes'][0]['class'] == kin['empty_class']
+    # the bad files are skipped and named, all of them in skipped.txt
+    bad = {p.name for p in kin['bad'].values()}
+    skipped = {Path(l.split(': ')[0]).name for l in (out/'skipped.txt').read_text().splitlines()}
+    assert skipped and skipped <= bad and f"(full list in {out/'skipped.txt'})" in r.stderr
+    assert 'no best model' not in r.stdout and 'None' not in r.stdout
+
+def test_rest_check_videos_sees_the_missing_rows(layouts):
+    kin = layouts['kinetics']
+    r = run('rest_check_videos', kin['root'])
+    assert r.returncode == 1
+    listed = {Path(l.split(': ')[0]).name for l in r.stdout.splitlines()}
+    assert {p.name for p in kin['missing']} <= listed and {p.name for p in kin['bad'].values()} <= listed
+    assert f"{len(kin['missing'])} annotated video(s) have no file" in r.stderr
 
 def test_kinetics_to_ucf101_and_hmdb51_table2(layouts, trained, tmp_path):
-    run, cache = trained
-    classes = json.loads((run/'classes.json').read_text())
-    assert sorted(classes['classes']) == sorted(layouts['source']) and classes['targets'][:3] == class_list('ucf101')[:3]
+    out_run, cache, _ = trained
+    classes = json.loads((out_run/'classes.json').read_text())
+    assert classes['targets'][:3] == class_list('ucf101')[:3]
     out = tmp_path/'results.json'
-    r = subprocess.run([str(BIN/'rest_eval'), str(run), str(layouts['kinetics']), '--targets', f"ucf101={layouts['ucf101']}",
-                        f"hmdb51={layouts['hmdb51']}", '--clips', '1', '25', '--cv', '--out', str(out)],
-                       capture_output=True, text=True, env={**__import__('os').environ, 'REST_NB_CACHE': cache}, timeout=900)
+    ucf, hmdb = layouts['ucf101'], layouts['hmdb51']
+    r = run('rest_eval', out_run, layouts['kinetics']['root'], '--targets', f"ucf101={ucf['videos']}", f"hmdb51={hmdb['root']}",
+            '--clips', '1', '25', '--cv', '--out', out, cache=cache)
     assert r.returncode == 0, r.stderr
     res = json.loads(out.read_text())
     assert sorted(res['by_clips']) == ['1', '25']
     for clips, rc in res['by_clips'].items():
         assert rc['clips'] == int(clips)
-        for name, n in (('ucf101', 101), ('hmdb51', 51)):
+        for name, n, files in (('ucf101', 101, ucf['files']), ('hmdb51', 51, hmdb['train'] + hmdb['test'])):
             t = rc['targets'][name]
-            assert t['classes'] == sorted(class_list(name)) and t['videos'] == 2*n          # every official class, every video
+            assert t['classes'] == sorted(class_list(name)) and t['videos'] == len(files) and not t['skipped']   # every class, every video
             assert t['splits_050'] == [[t['classes'][i] for i in np.sort(split_050(n, s))] for s in range(10)]
             assert [len(s) for s in t['splits_050']] == [n//2]*10                           # 50 and 25 classes, E2E's seeds
             rows = {row['variant']: row for row in t['table']}
@@ -79,17 +92,28 @@ def test_kinetics_to_ucf101_and_hmdb51_table2(layouts, trained, tmp_path):
     assert 'ucf101 0/50' in r.stdout and 'hmdb51 0/100' in r.stdout                          # the paper's Table 2 layout
     assert '25' in r.stdout.splitlines()[-2]
 
+def test_partial_ucf101_and_the_folder_above_it(layouts, trained, tmp_path):
+    "A download with 15 of UCF101's 101 class folders is evaluated as that subset, and says so; its parent folder is refused."
+    out_run, cache, _ = trained
+    part = make_ucf101_tree(tmp_path/'ucf', classes=15, all_listed=True, per_class=(1, 1))
+    out, kin = tmp_path/'part.json', layouts['kinetics']['root']
+    r = run('rest_eval', out_run, kin, '--targets', f"ucf101={part['videos']}", '--K', '3', '--tau', 'off', '--rho', '3',
+            '--out', out, cache=cache)
+    assert r.returncode == 0, r.stderr
+    assert '15 of the 101 classes' in r.stderr and 'evaluating those 15 (0/50 draws 7 of them)' in r.stderr
+    t = json.loads(out.read_text())['targets']['ucf101']
+    assert t['classes'] == sorted(part['downloaded']) and [len(s) for s in t['splits_050']] == [7]*10
+    r = run('rest_eval', out_run, kin, '--targets', f"ucf101={part['root']}", '--K', '3', '--tau', 'off', '--rho', '3', cache=cache)
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1 and f"use ucf101={part['videos']}" in r.stderr
+
 def test_constraints_off_on_the_command_line(layouts, trained, tmp_path):
     "--K off --tau off --rho off is transfer with no constraint: the table's 'no constraints' row."
-    run, cache = trained
-    env = {**__import__('os').environ, 'REST_NB_CACHE': cache}
-    out = tmp_path/'off.json'
-    r = subprocess.run([str(BIN/'rest_eval'), str(run), str(layouts['kinetics']), '--targets', f"hmdb51={layouts['hmdb51']}",
-                        '--K', 'off', '--tau', 'off', '--rho', 'off', '--out', str(out)], capture_output=True, text=True, env=env, timeout=900)
+    run_dir, cache, _ = trained
+    out, kin, hmdb = tmp_path/'off.json', layouts['kinetics']['root'], layouts['hmdb51']['root']
+    r = run('rest_eval', run_dir, kin, '--targets', f"hmdb51={hmdb}", '--K', 'off', '--tau', 'off', '--rho', 'off', '--out', out, cache=cache)
     assert r.returncode == 0, r.stderr
     rows = {row['variant']: row for row in json.loads(out.read_text())['targets']['hmdb51']['table']}
     assert rows['all constraints']['0/100 top1'] == rows['no constraints']['0/100 top1']
     assert (rows['all constraints']['K'], rows['all constraints']['tau'], rows['all constraints']['rho']) == (None, 0., None)
-    r = subprocess.run([str(BIN/'rest_eval'), str(run), str(layouts['kinetics']), '--targets', f"hmdb51={layouts['hmdb51']}",
-                        '--K', 'five', '--tau', '0.9', '--rho', '3'], capture_output=True, text=True, env=env, timeout=900)
+    r = run('rest_eval', run_dir, kin, '--targets', f"hmdb51={hmdb}", '--K', 'five', '--tau', '0.9', '--rho', '3', cache=cache)
     assert r.returncode != 0 and '--K five: expected an integer or off' in r.stderr
