@@ -82,6 +82,12 @@ def table(w):
         ('rest_overlap', ['--source', 'kinetics999'], 'kinetics999'),
         ('rest_synth', [t/'s1', '--preset', 'huge'], 'huge'),
         ('rest_synth', [w['afile'], '--preset', 'mini'], 'afile.txt'),
+        ('rest_synth', [t/'s2', '--fps', '0'], 'fps=0'),
+        ('rest_synth', [t/'s3', '--noise', '-1'], 'noise=-1'),
+        ('rest_synth', [t/'s4', '--crf', '99'], 'crf=99'),
+        ('rest_synth', [t/'s5', '--workers', '-1'], 'workers=-1'),
+        ('rest_overlap', ['--threshold', '-1'], 'threshold=-1'),
+        ('rest_flops', ['--n_classes', '0'], 'n_classes=0'),
     ]
 
 def run(script, args):

@@ -96,12 +96,15 @@ def test_partial_ucf101_and_the_folder_above_it(layouts, trained, tmp_path):
     "A download with 15 of UCF101's 101 class folders is evaluated as that subset, and says so; its parent folder is refused."
     out_run, cache, _ = trained
     part = make_ucf101_tree(tmp_path/'ucf', classes=15, all_listed=True, per_class=(1, 1))
+    broken = sorted(part['files'])[0]; broken.write_bytes(broken.read_bytes()[:300])        # a truncated AVI: skipped, named
     out, kin = tmp_path/'part.json', layouts['kinetics']['root']
     r = run('rest_eval', out_run, kin, '--targets', f"ucf101={part['videos']}", '--K', '3', '--tau', 'off', '--rho', '3',
             '--out', out, cache=cache)
     assert r.returncode == 0, r.stderr
     assert '15 of the 101 classes' in r.stderr and 'evaluating those 15 (0/50 draws 7 of them)' in r.stderr
     t = json.loads(out.read_text())['targets']['ucf101']
+    assert f"ucf101: 1 video(s) skipped: {broken.name} (" in r.stderr and f'full list of skipped videos: {out}' in r.stderr
+    assert [Path(p).name for p, _ in t['skipped']] == [broken.name] and t['videos'] == len(part['files']) - 1
     assert t['classes'] == sorted(part['downloaded']) and [len(s) for s in t['splits_050']] == [7]*10
     r = run('rest_eval', out_run, kin, '--targets', f"ucf101={part['root']}", '--K', '3', '--tau', 'off', '--rho', '3', cache=cache)
     assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1 and f"use ucf101={part['videos']}" in r.stderr
