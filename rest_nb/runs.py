@@ -49,6 +49,9 @@ def source_videos(data:str|Path)->tuple[VideoList, VideoList, str]:
     ("(train, val, label style) of a run's source data: a rest_synth benchmark, a Kinetics layout, or train/ and val/ "
      "class folders.")
     data = Path(data)
+    if data.exists() and not data.is_dir():
+        raise NotADirectoryError(f"{str(data)!r} is a file: expected the data directory (a rest_synth benchmark, a Kinetics "
+                                 "layout, or train/ and val/ class folders)")
     if not data.is_dir(): raise FileNotFoundError(f"data directory {str(data)!r} does not exist")
     if (data/'manifest.json').exists():
         src = read_manifest(data, 'source')

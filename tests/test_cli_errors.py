@@ -1,11 +1,16 @@
-"""Every mistake a user can make at a console script ends in one line on stderr that names the offending value, a non-zero
-exit status and no traceback. A table of bad invocations across all console scripts, run as a user runs them (subprocesses of
-the installed scripts), on real files: the short demo run of the test suite, a truncated and a crafted checkpoint, a file
-where a folder is expected, paths that do not exist."""
-import os, shutil, subprocess
-from concurrent.futures import ThreadPoolExecutor
+"""Every mistake a user can make at a console script ends in one line on stderr that names the offending value, a non-zero exit
+status and no traceback. A table of bad invocations across all console scripts, on real files: the short demo run of the test
+suite, a truncated and a crafted checkpoint, a file where a folder is expected, paths that do not exist.
+
+Each invocation runs the console script's entry point (from settings.ini) with its arguments in a child process forked from
+this one, which has imported the package once: a fresh interpreter per invocation would spend ~5 s of CPU importing torch,
+60 times. The child does what the installed script does (`sys.exit(entry())`; an uncaught exception prints its traceback),
+with stderr on a pipe. `test_debug_shows_the_traceback`, and test_cli.py's `--help` of every script, run the installed
+scripts themselves."""
+import importlib, io, os, shutil, subprocess, sys, traceback
+from configparser import ConfigParser
 import pytest, torch
-from conftest import BIN
+from conftest import BIN, ROOT
 from rest_nb.data import read_manifest
 from rest_nb.train import demo_bench, demo_run
 
@@ -48,7 +53,7 @@ def table(w):
         ('rest_frames', ['train.frame_cache=jpeg'], '--data'),
         ('rest_frames', ['--data', b, '--workers', '-1'], '--workers -1'),
         ('rest_frames', ['--data', b, '--preset', 'rest18'], 'train.frame_cache=false'),
-        ('rest_frames', ['--data', w['afile']], 'afile.txt'),
+        ('rest_frames', ['--data', w['afile']], "afile.txt' is a file"),
         ('rest_eval', [r, b, '--cv', '--clips', '0'], '--clips 0'),
         ('rest_eval', [r, b, '--K', 'five', '--tau', '0.9', '--rho', '3'], '--K five'),
         ('rest_eval', [r, b, '--K', '3', '--tau', '0.9'], '--rho'),
@@ -91,15 +96,46 @@ def table(w):
     ]
 
 def run(script, args):
+    "(exit status, stderr) of the installed console script `script` with `args`, in a fresh interpreter."
     env = {**os.environ, 'REST_NB_QUICK': '1', 'PATH': f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     env.pop('REST_NB_DEBUG', None)
     r = subprocess.run([str(BIN/script), *map(str, args)], capture_output=True, text=True, env=env, timeout=600)
     return r.returncode, r.stderr
 
+def entry_points()->dict:
+    "Console script name -> its entry point function, as settings.ini declares them."
+    cfg = ConfigParser(); cfg.read(ROOT/'settings.ini')
+    rows = [l.split('=', 1) for l in cfg['DEFAULT']['console_scripts'].splitlines() if l.strip()]
+    return {n.strip(): getattr(importlib.import_module(t.strip().split(':')[0]), t.strip().split(':')[1]) for n, t in rows}
+
+def run_forked(entry, script, args):
+    "(exit status, stderr) of `entry` run as console script `script` with `args`, in a child forked from this process."
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                                          # the child: what the installed script does
+        code = 1
+        try:
+            os.close(r); os.dup2(w, 2); null = os.open(os.devnull, os.O_WRONLY); os.dup2(null, 1)
+            sys.stderr, sys.stdout = io.TextIOWrapper(os.fdopen(w, 'wb', 0), write_through=True), open(os.devnull, 'w')
+            os.environ['REST_NB_QUICK'] = '1'; os.environ.pop('REST_NB_DEBUG', None)
+            torch.set_num_threads(1)
+            sys.argv = [script, *map(str, args)]
+            try: sys.exit(entry())
+            except SystemExit as e:                                       # as the interpreter ends on SystemExit
+                if isinstance(e.code, str): print(e.code, file=sys.stderr); code = 1
+                else: code = e.code or 0
+            except BaseException: traceback.print_exc(); code = 1
+            sys.stderr.flush()
+        finally: os._exit(code)
+    os.close(w)
+    with os.fdopen(r, 'rb') as f: err = f.read().decode(errors='replace')
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), err
+
 def test_every_mistake_is_one_line(world):
     rows = table(world)
     assert len(rows) >= 40 and len({s for s, _, _ in rows}) == 10          # every console script
-    with ThreadPoolExecutor(4) as pool: results = list(pool.map(lambda row: run(*row[:2]), rows))
+    entries = entry_points()
+    results = [run_forked(entries[script], script, args) for script, args, _ in rows]
     bad = []
     for (script, args, want), (code, err) in zip(rows, results):
         lines = err.strip().splitlines()
