@@ -20,7 +20,7 @@ from .core import ClipConfig, cache_dir, console_script
 
 # %% auto #0
 __all__ = ['CLASS_LISTS', 'VIDEO_EXTS', 'JPEG_QUALITY', 'KINETICS_CSVS', 'class_list', 'VideoRecord', 'VideoList', 'find_videos',
-           'read_folder', 'read_ucf101_split', 'read_hmdb51_split', 'read_kinetics_csv', 'read_manifest',
+           'read_folder', 'read_ucf101_split', 'read_hmdb51_split', 'read_kinetics_csv', 'read_manifest', 'first_few',
            'missing_text', 'clip_indices', 'clip_starts', 'time_indices', 'resize_short', 'crop', 'VideoError',
            'open_video', 'read_frames', 'CachedVideo', 'ClipSampler', 'VideoDataset', 'collate_clips', 'SkipLog',
            'video_loader', 'file_stamp', 'JpegFrames', 'FrameCache', 'remove_stale_builds', 'frame_cache_for',
@@ -271,19 +271,20 @@ def read_manifest(root:str|Path, name:str='source', split:str|None=None)->VideoL
     absent = [r for r in recs if not r.path.exists()]
     return VideoList(list(s['classes']), [r for r in recs if r.path.exists()], root, [r.path for r in absent], absent)
 
-# %% ../nbs/02_data.ipynb #b98be932
-def _first(names:list[str], limit:int=10)->str:
-    "The first `limit` names, and how many more: 'a, b, … (+3 more)'."
-    return ', '.join(names[:limit]) + (f", … (+{len(names) - limit} more)" if len(names) > limit else '')
+# %% ../nbs/02_data.ipynb #131229ec
+def first_few(items:list, limit:int=10)->str:
+    "The first `limit` items, and how many more: 'a, b, … (+3 more)': how every message names a long list."
+    return ', '.join(map(str, items[:limit])) + (f", … (+{len(items) - limit} more)" if len(items) > limit else '')
 
+# %% ../nbs/02_data.ipynb #b98be932
 def missing_text(vl:VideoList, what:str='annotated clips', limit:int=10, where:str|None=None)->str:
     "One line: how many of `vl`'s annotated videos have no file, the first `limit` by name, and where the full list is."
     n, m = len(vl.missing), len(vl.missing) + len(vl.records)
     if not n: return f"all {m} {what} have a file"
-    s = f"{n} of {m} {what} have no file: {_first([p.name for p in vl.missing], limit)}"
+    s = f"{n} of {m} {what} have no file: {first_few([p.name for p in vl.missing], limit)}"
     have = {r.label for r in vl.records}
     gone = sorted({vl.classes[r.label] for r in vl.absent if r.label not in have}) if len(vl.absent) == n else []
-    if gone: s += f"; no file at all for {len(gone)} class{'es' if len(gone) > 1 else ''}: {_first(list(map(repr, gone)), limit)}"
+    if gone: s += f"; no file at all for {len(gone)} class{'es' if len(gone) > 1 else ''}: {first_few(list(map(repr, gone)), limit)}"
     return s + (f"; full list in {where}" if where else '')
 
 # %% ../nbs/02_data.ipynb #a9cfb991

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from fastprogress.fastprogress import progress_bar
 from .core import Config, ClipConfig, cache_dir, atomic_write, autocast_dtype, console_script, default_device
-from .data import VideoList, VideoDataset, FrameCache, frame_cache_for, video_loader, SkipLog, file_stamp
+from .data import VideoList, VideoDataset, FrameCache, frame_cache_for, video_loader, SkipLog, file_stamp, first_few
 from .transfer import admissible, solve_exact, composite_weights, check_transfer
 from .semantic import relatedness
 from .runs import LoadedRun, load_run, run_data, load_run_data
@@ -331,10 +331,6 @@ def cached_features(run:str|Path, videos:VideoList, clips:int=1, which:str='best
 TARGET_STYLES = {'ucf101': 'ucf101', 'hmdb51': 'hmdb51', 'activitynet': 'activitynet', 'activitynet200': 'activitynet',
                  'kinetics': 'kinetics', 'kinetics400': 'kinetics', 'kinetics600': 'kinetics', 'kinetics700': 'kinetics'}
 
-def _names(items:list, n:int=10)->str:
-    "The first `n` items, then how many more."
-    return ', '.join(map(str, items[:n])) + (f" (+{len(items) - n} more)" if len(items) > n else '')
-
 def _too_high(name:str, p:Path, vl:VideoList):
     "A ValueError when every video lies two folders down: `p` is then the folder above the class folders."
     rel = [r.path.relative_to(p).parts for r in vl.records]
@@ -350,12 +346,12 @@ def _check_class_list(name:str, p:Path, vl:VideoList, ind:Path):
     listed = [l.split()[1] for l in ind.read_text().splitlines() if len(l.split()) > 1]
     missing, extra = sorted(set(listed) - set(vl.classes)), sorted(set(vl.classes) - set(listed))
     if extra:
-        raise ValueError(f"target {name}: {len(extra)} class folder(s) under {p} are not in {ind}: {_names(extra)}"
-                         + (f"; and {len(missing)} listed class(es) have no folder: {_names(missing)}" if missing else ''))
+        raise ValueError(f"target {name}: {len(extra)} class folder(s) under {p} are not in {ind}: {first_few(extra)}"
+                         + (f"; and {len(missing)} listed class(es) have no folder: {first_few(missing)}" if missing else ''))
     if missing:
         print(f"target {name}: {len(vl.classes)} of the {len(listed)} classes of {ind} have a folder under {p}: "
               f"evaluating those {len(vl.classes)} (0/50 draws {len(vl.classes)//2} of them); no folder: "
-              f"{_names(missing)}", file=sys.stderr)
+              f"{first_few(missing)}", file=sys.stderr)
 
 def read_target(spec:str, data:str|Path|None=None)->tuple[str, VideoList, str]:
     ("(name, videos, label style) of a target set: `name=PATH` (class folders, or a Kinetics CSV), or a set of the "
@@ -371,7 +367,7 @@ def read_target(spec:str, data:str|Path|None=None)->tuple[str, VideoList, str]:
     if p.suffix == '.csv':
         vl = read_kinetics_csv(p, p.parent.parent if p.parent.name == 'annotations' else p.parent)
         if vl.missing: print(f"target {name}: {len(vl.missing)} of {len(vl) + len(vl.missing)} annotated clips have "
-                             f"no file: {_names([q.name for q in vl.missing])}", file=sys.stderr)
+                             f"no file: {first_few([q.name for q in vl.missing])}", file=sys.stderr)
         return name, vl, 'kinetics'
     # other names: folder names with underscores between words
     vl, style = read_folder(p), TARGET_STYLES.get(name.lower(), 'hmdb51')
@@ -563,6 +559,7 @@ def _report_skipped(by_clips:dict, run:Path, out:str|None):
         if r['skipped']: print(f"{t}: {len(r['skipped'])} video(s) skipped: {skipped_text(r['skipped'])}", file=sys.stderr)
     print(f"full list of skipped videos: {where}", file=sys.stderr)
 
+# %% ../nbs/07_evaluate.ipynb #5e2fc0cb
 @console_script
 def rest_eval(
     run:str,                      # training run directory (best.pt, run.json, classes.json)

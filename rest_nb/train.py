@@ -20,7 +20,7 @@ import rest_nb
 from . import core
 from .core import (Config, preset, apply_overrides, seed_everything, default_device, atomic_write, autocast_dtype,
                           cache_dir, console_script)
-from .data import VideoList, VideoDataset, FrameCache, frame_cache_for, collate_clips, SkipLog
+from .data import VideoList, VideoDataset, FrameCache, frame_cache_for, collate_clips, SkipLog, first_few
 from .semantic import DEFAULT_VECTORS
 from .runs import (RunData, load_run_data, drop_unusable_classes, CheckpointError, CHECKPOINT_FORMAT,
                           save_checkpoint, load_checkpoint)
@@ -279,9 +279,6 @@ def missing_videos(rd:RunData)->list[str]:
     "The annotated train and val videos of a run's data that have no file on disk, sorted."
     return sorted({str(p) for p in [*rd.train.missing, *rd.val.missing]})
 
-def _first(items:list[str], n:int=10)->str:
-    return ', '.join(items[:n]) + (f' (+{len(items) - n} more)' if len(items) > n else '')
-
 @patch
 def _report_data(self:Trainer):
     "Say on stderr, before the first step, which annotated videos are absent (all in missing.txt) and which classes were dropped."
@@ -293,7 +290,7 @@ def _report_data(self:Trainer):
     else: (self.out/'missing.txt').unlink(missing_ok=True)
     if self.data.dropped:
         print(f"dropped {len(self.data.dropped)} class(es) without a usable training video (kept in classes.json): "
-              + _first([f"{c!r}: {why}" for c, why in self.data.dropped]), file=sys.stderr)
+              + first_few([f"{c!r}: {why}" for c, why in self.data.dropped]), file=sys.stderr)
 
 # %% ../nbs/05_train.ipynb #1c64cdae
 @patch
@@ -658,6 +655,7 @@ def _accuracy_line(s:dict, out)->str:
             f"({s['removed_classes']} removed by the overlap filter, {s['dropped_classes']} dropped without usable "
             f"videos); {s['skipped_videos']} videos skipped; run in {out}")
 
+# %% ../nbs/05_train.ipynb #3ccc98fd
 @console_script
 def rest_train(
     overrides:Param("settings to change, as section.field=value (e.g. train.joint_epochs=3 clip.frames=4)", nargs='*'),
