@@ -17,7 +17,7 @@ def test_rest_predict_on_unseen_videos_and_labels(tmp_path, env):
     r = predict([bench/'target_a', '--labels', *labels, '--topk', '3', '--json', out], env)
     assert r.returncode == 0, r.stderr
     res = json.loads(out.read_text())
-    assert sorted(res) == sorted(['run', 'K', 'tau', 'rho', 'choice', 'clips', 'labels', 'label_problems', 'no_admissible', 'videos',
+    assert sorted(res) == sorted(['run', 'K', 'tau', 'rho', 'choice', 'clips', 'labels', 'label_policy', 'label_notes', 'no_admissible', 'videos',
                                   'skipped', 'features_from_cache'])
     assert len(res['videos']) == len(a) and res['skipped'] == [] and res['labels'] == labels
     for v in res['videos']:
