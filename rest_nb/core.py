@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #8439fe58
 from __future__ import annotations
-import os, sys, json, random, dataclasses
+import contextlib, io, os, sys, json, random, dataclasses
 from dataclasses import dataclass, field, asdict
 from functools import wraps
 from pathlib import Path
@@ -15,7 +15,8 @@ from fastcore.script import anno_parser
 # %% auto #0
 __all__ = ['BACKBONES', 'RULES', 'PRESETS', 'validate', 'ClipConfig', 'ModelConfig', 'TrainConfig', 'Config', 'preset',
            'apply_overrides', 'seed_everything', 'available_devices', 'default_device', 'cpu_has_bf16',
-           'autocast_dtype', 'needs_gpu', 'run_slow', 'cache_dir', 'atomic_write', 'error_line', 'console_script']
+           'autocast_dtype', 'needs_gpu', 'run_slow', 'cache_dir', 'atomic_write', 'error_line', 'console_script',
+           'run_console_script']
 
 # %% ../nbs/00_core.ipynb #f4dcd026
 BACKBONES = ('tiny_cnn', 'resnet18', 'resnet34', 'resnet101', 'mobilenet_v2', 'vgg16', 'googlenet',
@@ -342,3 +343,14 @@ def console_script(func):
             if debug: raise
             _fail(p.prog, error_line(e), 1)
     return _f
+
+# %% ../nbs/00_core.ipynb #10967a70
+def run_console_script(f, *argv)->tuple[int, str, str]:
+    "(exit status, stdout, stderr) of console script `f` run with `argv` in this process, as the installed script runs it."
+    out, err, old = io.StringIO(), io.StringIO(), sys.argv
+    sys.argv = [f.__name__, *map(str, argv)]
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err): f()
+        return 0, out.getvalue(), err.getvalue()
+    except SystemExit as e: return e.code, out.getvalue(), err.getvalue()
+    finally: sys.argv = old
