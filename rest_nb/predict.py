@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_predict.ipynb #8e3d27d0
 from __future__ import annotations
-import html, json as _json, sys, time, warnings
+import html, io, json as _json, sys, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -21,8 +21,8 @@ from .evaluate import (cached_features, transfer_inputs, ablation_choices, cosin
                               skipped_text)
 
 # %% auto #0
-__all__ = ['Predictor', 'predictor', 'label_policy', 'label_notes', 'video_files', 'NoUsableVideo', 'predict', 'prediction_text',
-           'rest_predict', 'PredictPanel']
+__all__ = ['LABEL_POLICY', 'Predictor', 'predictor', 'label_policy', 'label_notes', 'video_files', 'NoUsableVideo', 'predict',
+           'prediction_text', 'rest_predict', 'PredictPanel']
 
 # %% ../nbs/13_predict.ipynb #75c47ef1
 @dataclass
@@ -250,6 +250,10 @@ def rest_predict(
         with atomic_write(out) as tmp: tmp.write_text(_json.dumps(res, indent=1))
 
 # %% ../nbs/13_predict.ipynb #bcb168de
+LABEL_POLICY = ("one label per line, blank lines separate them; spellings the word vectors read as the same words are "
+                "merged into the first; a label with words the word vectors lack is built from its known words and "
+                "marked * (strict refuses it); a label with no known word is left out")
+
 class PredictPanel:
     ("Label names in a text box, videos from a folder, and for each video its frames, ranked labels and the winning "
      "prototype's parts.")
@@ -257,55 +261,109 @@ class PredictPanel:
         self.p, self.topk = p, topk
         self.labels = W.Textarea(value='\n'.join(labels), description='labels',
                                  layout=W.Layout(width='360px', height='160px'))
+        self.policy = W.HTML(layout=W.Layout(width='360px'))              # the label policy and what it did
         self.folder = W.Text(value=str(folder), description='folder', layout=W.Layout(width='520px'))
         self.videos = W.SelectMultiple(description='videos', rows=8, layout=W.Layout(width='520px'))
+        self.chosen = W.HTML(layout=W.Layout(width='520px'))              # the chosen videos' full paths, wrapped
         self.button = W.Button(description='predict', button_style='primary')
         self.strict = W.Checkbox(value=strict, description='strict: refuse labels with unknown words', indent=False)
         self.status, self.results = W.HTML(), W.VBox()
         self.folder.observe(lambda _: self._list(), names='value')
+        self.videos.observe(lambda _: self._show_chosen(), names='value')
         self.button.on_click(lambda _: self.run())
         self._list(videos)
-        self.widget = W.VBox([W.HBox([self.labels, W.VBox([self.folder, self.videos, self.strict, self.button])]),
+        self.widget = W.VBox([W.HBox([W.VBox([self.labels, self.policy]),
+                                      W.VBox([self.folder, self.videos, self.chosen, self.strict, self.button])],
+                                     layout=W.Layout(align_items='flex-start')),
                               self.status, self.results])
         self.run()
     def _ipython_display_(self): display(self.widget)
 
     def _list(self, first:int=0):
-        try: files = [str(f) for f in video_files([self.folder.value])]
-        except (FileNotFoundError, NotADirectoryError) as e: self.status.value = str(e); files = []
-        self.videos.options = files
-        if first: self.videos.value = tuple(files[::max(1, len(files)//first)][:first])
+        "The folder's videos as choices: shown by their path inside the folder, the full path as the value."
+        folder = Path(self.folder.value)
+        try: files = video_files([folder])
+        except (FileNotFoundError, NotADirectoryError) as e: self.status.value = html.escape(str(e)); files = []
+        self.videos.options = [(str(f.relative_to(folder)) if f.is_relative_to(folder) and f != folder else f.name, str(f))
+                               for f in files]
+        if first: self.videos.value = tuple(str(f) for f in files[::max(1, len(files)//first)][:first])
+        self._show_chosen()
 
-# %% ../nbs/13_predict.ipynb #b69c7788
+# %% ../nbs/13_predict.ipynb #5a20d476
+_WRAP = "word-break: break-all; overflow-wrap: anywhere"
+_WARN = "border-left: 4px solid #e8a33d; background: #fff6e5; padding: 2px 6px; margin: 2px 0"
+
 def _notes_html(lines:list[str])->str:
     return ''.join(f"<br>{html.escape(l)}" for l in lines)
 
+def _path_html(v:str)->str:
+    "A full path that wraps instead of being cut off, its file name in bold."
+    d, n = str(Path(v).parent), Path(v).name
+    return f"<span style='{_WRAP}'>{html.escape(d)}/<b>{html.escape(n)}</b></span>"
+
+def _chosen_html(paths:list[str], first:int=10)->str:
+    if not paths: return "<i>no video chosen</i>"
+    more = [f"and {len(paths) - first} more (all in the list above)"] if len(paths) > first else []
+    return (f"<div style='font-size: 0.85em'>{len(paths)} chosen:<br>"
+            + '<br>'.join([_path_html(v) for v in paths[:first]] + more) + "</div>")
+
+@patch
+def _show_chosen(self:PredictPanel): self.chosen.value = _chosen_html(list(self.videos.value))
+
+# %% ../nbs/13_predict.ipynb #295be35a
+def _policy_html(notes:list[str]|None)->str:
+    "The label policy, and what it did to the labels given (highlighted when it did anything; None: not applied yet)."
+    did = ('' if notes is None else "<br><i>every label used as typed</i>" if not notes else
+           f"<ul style='{_WARN}; padding-left: 1.5em'>" + ''.join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
+    return f"<div style='font-size: 0.85em'><b>Label policy</b>: {html.escape(LABEL_POLICY)}{did}</div>"
+
+def _frames_image(png:bytes)->W.Widget:
+    "A contact sheet at its own size: the image keeps its aspect ratio whatever the height of its row."
+    from PIL import Image
+    if not png: return W.HTML('<i>no frames</i>')
+    w, h = Image.open(io.BytesIO(png)).size
+    return W.Image(value=png, format='png', layout=W.Layout(width=f'{w}px', height=f'{h}px', min_width=f'{w}px',
+                                                          flex='0 0 auto', align_self='flex-start', object_fit='contain'))
+
+def _video_html(v:dict, res:dict)->str:
+    "One video's file name and full path, its ranked labels, the winning prototype's parts, and a mark if it is partial."
+    top = '<br>'.join(f"{'<b>' if i == 0 else ''}{html.escape(_scored(t_))}{'</b>' if i == 0 else ''}"
+                      for i, t_ in enumerate(v['top']))
+    comp = '<br>'.join(f"{html.escape(c['seen'])} ({c['relatedness']:.2f}, {100*c['share']:.0f}%)"
+                       for c in v['composition'][:6])
+    w = v['top'][0]
+    mark = ''
+    if w['partial']:
+        b = res['label_policy']['partial'][w['label']]
+        mark = (f"<div style='{_WARN}'>won by <b>{html.escape(w['label'])}*</b>, which has no word vector: built from "
+                f"{html.escape(_quoted(b['built_from']))} only ({html.escape(_are(b['missing']))} not in the word "
+                "vectors)</div>")
+    return (f"<div style='font-size: 1.1em'><b>{html.escape(Path(v['video']).name)}</b></div>"
+            f"<div style='font-size: 0.85em; color: #555; {_WRAP}'>{html.escape(v['video'])}</div>{mark}"
+            f"<p>{top}</p><p><i>{html.escape(w['label'] + ('*' if w['partial'] else ''))}</i> = <br>{comp}</p>")
+
+# %% ../nbs/13_predict.ipynb #b69c7788
 @patch
 def run(self:PredictPanel):
     "Predict the chosen videos among the typed labels, and show each one, with the skipped videos and the label notes."
     from rest_nb.explore import frames_png
     t = time.perf_counter()
     names = [l.strip() for l in self.labels.value.splitlines() if l.strip()]   # blank lines separate, they are no labels
+    self.policy.value = _policy_html(None)
     try: res = predict(self.p, list(self.videos.value), names, topk=self.topk, strict=self.strict.value)
     except NoUsableVideo as e:
         self.results.children, self.last = (), None
         self.status.value = ("<b>no usable video</b>"
                              + _notes_html([f"skipped {s['video']}: {s['reason']}" for s in e.skipped])); return
     except ValueError as e: self.results.children, self.last = (), None; self.status.value = f'<b>{html.escape(str(e))}</b>'; return
-    rows = []
-    for v in res['videos']:
-        top = '<br>'.join(f"{'<b>' if i == 0 else ''}{html.escape(_scored(t_))}{'</b>' if i == 0 else ''}"
-                          for i, t_ in enumerate(v['top']))
-        comp = '<br>'.join(f"{c['seen']} ({c['relatedness']:.2f}, {100*c['share']:.0f}%)"
-                           for c in v['composition'][:6])
-        win = v['top'][0]['label'] + ('*' if v['top'][0]['partial'] else '')
-        text = f"<p><code>{Path(v['video']).name}</code><br>{top}</p><p><i>{html.escape(win)}</i> = <br>{comp}</p>"
-        rows.append(W.HBox([W.Image(value=frames_png([v['video']]), format='png'), W.HTML(text)]))
-    self.results.children = rows
+    self.policy.value = _policy_html(res['label_notes'])
+    self.results.children = [W.HBox([_frames_image(frames_png([v['video']])),
+                                     W.HTML(_video_html(v, res), layout=W.Layout(flex='1 1 240px', min_width='240px'))],
+                                    layout=W.Layout(align_items='flex-start'))
+                             for v in res['videos']]
     self.status.value = (f"{len(res['videos'])} videos, {len(res['labels'])} labels, K={res['K']} "
                          f"tau={res['tau']} rho={res['rho']}"
                          f" ({res['choice']}); {1e3*(time.perf_counter() - t):.0f} ms, features "
                          f"{'from the cache' if res['features_from_cache'] else 'extracted'}"
-                         + _notes_html([f"skipped {s['video']}: {s['reason']}" for s in res['skipped']]
-                                       + res['label_notes']))
+                         + _notes_html([f"skipped {s['video']}: {s['reason']}" for s in res['skipped']]))
     self.last = res

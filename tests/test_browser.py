@@ -1,26 +1,25 @@
-"""The notebooks as a user meets them: JupyterLab in headless Chromium, Run All, and the transfer explorer's K slider moved.
+"""The notebooks as a user meets them: JupyterLab in headless Chromium at 1400x900, Run All of each exploration notebook (their
+panels at the demo's and at the paper's scale), of 13_predict and 05_train; then the transfer explorer's K slider moved, a
+confusion cell clicked, and a screenshot of every live panel.
 
 Needs Debian's `chromium` (`make browser` installs it) and the `playwright` package (a dev requirement; no browser download:
 it drives /usr/bin/chromium). JupyterLab runs on 127.0.0.1 on a free port with a token, on a copy of the notebooks, with
 REST_NB_QUICK=1 so that the notebooks share the short demo run of the tests; the server is stopped (its whole process group)
 whatever happens. Screenshots go to test-artifacts/.
 """
-import json, os, re, secrets, shutil, signal, socket, subprocess, sys, time, urllib.request
+import json, re, shutil, subprocess, sys, time
 from pathlib import Path
 import pytest
 from conftest import BIN, ROOT
+sys.path.insert(0, str(ROOT/'tools'))
+import lab_driver
+from lab_driver import CHROMIUM, run_all                     # JupyterLab and Chromium start-up, shared with tools/browser_latency.py
 
-CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
 ARTIFACTS = ROOT/'test-artifacts'
-NOTEBOOKS = ['09_explore_transfer.ipynb', '10_explore_relatedness.ipynb', '11_explore_prototypes.ipynb', '12_explore_confusion.ipynb',
-             '05_train.ipynb']
+VIEWPORT = {'width': 1400, 'height': 900}
+EXPLORERS = ['09_explore_transfer.ipynb', '10_explore_relatedness.ipynb', '11_explore_prototypes.ipynb', '12_explore_confusion.ipynb']
+NOTEBOOKS = EXPLORERS + ['13_predict.ipynb', '05_train.ipynb']
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason='needs chromium (make browser, or apt-get install chromium)')
-
-def free_port()->int:
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
-
-def get_json(url):
-    with urllib.request.urlopen(url, timeout=5) as r: return json.load(r)
 
 @pytest.fixture(scope='module')
 def lab(tmp_path_factory):
@@ -29,79 +28,15 @@ def lab(tmp_path_factory):
     proj = tmp/'project'                                      # a copy of the project: the notebooks' own nbdev_export cell writes there
     for d in ('nbs', 'rest_nb'): shutil.copytree(ROOT/d, proj/d, ignore=shutil.ignore_patterns('.ipynb_checkpoints', '__pycache__'))
     shutil.copy(ROOT/'settings.ini', proj)
-    root = proj/'nbs'
-    settings = tmp/'settings'/'@jupyterlab'/'apputils-extension'; settings.mkdir(parents=True)
-    (settings/'notification.jupyterlab-settings').write_text(json.dumps({'fetchNews': 'false', 'checkForUpdates': False}))
-    port, token = free_port(), secrets.token_hex(16)
-    env = {**os.environ, 'REST_NB_QUICK': '1', 'JUPYTER_RUNTIME_DIR': str(tmp/'runtime'), 'PATH': f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    cmd = [str(BIN/'jupyter'), 'lab', '--no-browser', '--ip=127.0.0.1', f'--port={port}', '--ServerApp.port_retries=0',
-           f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={root}', f'--LabApp.user_settings_dir={tmp/"settings"}',
-           f'--LabApp.workspaces_dir={tmp/"workspaces"}'] + (['--allow-root'] if os.geteuid() == 0 else [])
-    log = open(tmp/'server.log', 'w')
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
-    url = f'http://127.0.0.1:{port}'
-    try:
-        for _ in range(240):
-            assert proc.poll() is None, (tmp/'server.log').read_text()[-2000:]
-            try: get_json(f'{url}/api/status?token={token}'); break
-            except OSError: time.sleep(0.5)
-        else: raise TimeoutError('JupyterLab did not answer in 120 s')
-        yield {'url': url, 'token': token, 'root': root}
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try: proc.wait(30)
-            except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL); proc.wait(10)
-        log.close()
+    with lab_driver.lab_server(proj/'nbs', tmp, env={'REST_NB_QUICK': '1'}, bin_dir=BIN) as lab: yield lab
 
 @pytest.fixture(scope='module')
 def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield b
-        b.close()
-
-STATE = """() => { const p = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)'); if (!p) return null;
-  const i = p.querySelector('.jp-Notebook-ExecutionIndicator');
-  const prompts = [...p.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(e => e.textContent);
-  return {status: i ? i.dataset.status : null, running: prompts.filter(t => t.includes('*')).length,
-          done: prompts.filter(t => /\\[\\d+\\]/.test(t)).length, cells: prompts.length}; }"""
+    with lab_driver.chromium(CHROMIUM) as b: yield b
 
 def open_notebook(b, lab, name):
     ARTIFACTS.mkdir(exist_ok=True)
-    page = b.new_page(viewport={'width': 1400, 'height': 1000})
-    # `reset`: a fresh workspace, so the notebooks of earlier pages are not reopened in hidden tabs
-    page.goto(f"{lab['url']}/lab/tree/{name}?reset&token={lab['token']}", wait_until='domcontentloaded', timeout=120_000)
-    page.wait_for_selector('.jp-NotebookPanel .jp-Cell', state='attached', timeout=120_000)
-    for _ in range(240):                                      # the kernel started, idle and connected: a Run All is not lost
-        s = [x for x in get_json(f"{lab['url']}/api/sessions?token={lab['token']}") if x['path'].endswith(name)]
-        if s and s[0]['kernel']['execution_state'] == 'idle' and s[0]['kernel'].get('connections', 0) >= 1: break
-        time.sleep(0.5)
-    else:
-        page.screenshot(path=str(ARTIFACTS/f'{Path(name).stem}_no_kernel.png'))
-        raise TimeoutError(f'the kernel of {name} did not start: {s}')
-    return page
-
-def run_all(page, timeout=900):
-    "Run > Run All Cells, as a user does (again if nothing got queued), then wait until every cell ran and the kernel is idle."
-    for _ in range(3):
-        page.locator('.lm-MenuBar-itemLabel', has_text='Run').first.click()
-        page.locator('li.lm-Menu-item[data-command="runmenu:run-all"]').click()
-        for _ in range(40):
-            st = page.evaluate(STATE)
-            if st and (st['running'] or st['done']): break
-            time.sleep(0.5)
-        else: continue
-        break
-    t0, calm, bars = time.time(), 0, False
-    while time.time() - t0 < timeout:
-        st = page.evaluate(STATE)
-        bars = bars or page.evaluate("() => !!document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output progress')")
-        calm = calm + 1 if st and st['status'] == 'idle' and st['running'] == 0 else 0
-        if calm >= 3: return {**st, 'progress_bars_seen': bars}
-        time.sleep(1)
-    raise TimeoutError(f'Run All did not finish in {timeout} s: {st}')
+    return lab_driver.open_notebook(b, lab, name, viewport=VIEWPORT, shots=ARTIFACTS)
 
 def save(page, path:Path)->dict:
     "Save the notebook from the page and read it back."
@@ -116,13 +51,23 @@ def save(page, path:Path)->dict:
 def outputs(nb):
     return [o for c in nb['cells'] if c['cell_type'] == 'code' for o in c.get('outputs', [])]
 
-def test_notebooks_run_all(lab, browser):
-    "Each exploration notebook and 05_train, Run All: every cell runs, no error output, no broken widget; 05 draws HTML bars and its graph."
-    ARTIFACTS.mkdir(exist_ok=True)
-    for name in NOTEBOOKS:
-        page = open_notebook(browser, lab, name)
-        st = run_all(page)
-        nb = save(page, lab['root']/name)
+@pytest.fixture(scope='module')
+def ran(lab, browser):
+    "Run All of every notebook, each in its own page, kept open (kernel and widgets alive) for the tests below."
+    out = {}
+    try:
+        for name in NOTEBOOKS:
+            page = open_notebook(browser, lab, name)
+            st = run_all(page)
+            out[name] = {'page': page, 'st': st, 'nb': save(page, lab['root']/name)}
+        yield out
+    finally:
+        for v in out.values(): v['page'].close()
+
+def test_notebooks_run_all(ran):
+    "Every cell runs, no error output, no broken widget; 05 draws HTML progress bars and its graph."
+    for name, r in ran.items():
+        page, st, nb = r['page'], r['st'], r['nb']
         errors = [f"{o['ename']}: {o['evalue'][:200]}" for o in outputs(nb) if o['output_type'] == 'error']
         assert not errors, (name, errors)
         assert st['done'] == st['cells'], (name, st)
@@ -134,18 +79,39 @@ def test_notebooks_run_all(lab, browser):
             assert st['progress_bars_seen'], 'fastprogress drew no HTML progress bar while training'
             assert any('image/png' in o.get('data', {}) for o in outputs(nb)), 'no live training graph'
             assert not any("Couldn't import ipywidgets" in ''.join(o.get('text', '')) for o in outputs(nb))
-        page.close()
 
-def test_moving_k_updates_the_transfer_explorer(lab, browser):
-    "Move K one step: the readout shows the library's top-1 for the new K, and the adjacency heatmap re-renders."
-    page = open_notebook(browser, lab, '09_explore_transfer.ipynb')
-    run_all(page)
-    readout = page.locator('.rest-readout .rest-top1').first
-    k_slider = page.locator('.widget-slider', has=page.locator('label', has_text=re.compile(r'^K$'))).first
+PANELS = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output:has(.widget-slider)"
+
+def demo_panel(ran, name:str):
+    "The page of notebook `name` and its first live panel (the demo run's), scrolled into view."
+    page = ran[name]['page']
+    panel = page.locator(PANELS).first
+    panel.scroll_into_view_if_needed()
+    return page, panel
+
+def test_screenshots_of_every_live_panel(ran):
+    "Each explorer's live panels (the demo's and the paper's scale), each scrolled into view and saved at 1400x900."
+    shots = []
+    for name in EXPLORERS:
+        page = ran[name]['page']
+        panels = page.locator(PANELS)
+        assert panels.count() == 2, (name, panels.count())               # the demo run's panel and the paper-scale one
+        for i in range(panels.count()):
+            panels.nth(i).scroll_into_view_if_needed()
+            page.wait_for_timeout(500)
+            assert panels.nth(i).locator('.widget-slider').count() == 3   # K, tau, rho, drawn
+            shot = ARTIFACTS/f'{Path(name).stem}_panel{i}.png'
+            page.screenshot(path=str(shot)); shots.append(shot)
+    assert all(s.stat().st_size > 20_000 for s in shots)
+
+def test_moving_k_updates_the_transfer_explorer(ran):
+    "Move K one step: the readout shows the library's top-1 for the new K, and the adjacency is redrawn for it."
+    page, panel = demo_panel(ran, '09_explore_transfer.ipynb')
+    readout = panel.locator('.rest-readout .rest-top1').first
+    k_slider = panel.locator('.widget-slider', has=page.locator('label', has_text=re.compile(r'^K$'))).first
     k_before = k_slider.locator('.widget-readout').inner_text()
     top1_before = readout.inner_text()
-    title = lambda: page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].map(g => g.layout && g.layout.title && "
-                                  "(g.layout.title.text || g.layout.title)).filter(t => t && String(t).startsWith('adjacency'))[0]")
+    title = lambda: panel.locator('.rest-adjacency b').first.inner_text()
     title_before = title()
     handle = k_slider.locator('.noUi-handle').first
     at_end = handle.get_attribute('aria-valuenow') == handle.get_attribute('aria-valuemax')
@@ -154,10 +120,7 @@ def test_moving_k_updates_the_transfer_explorer(lab, browser):
     page.wait_for_function("k => { const r = [...document.querySelectorAll('.widget-slider')].find(s => s.querySelector('label')?.textContent === 'K');"
                            " return r && r.querySelector('.widget-readout').textContent !== k; }", arg=k_before, timeout=30_000)
     k_after = k_slider.locator('.widget-readout').inner_text()
-    page.wait_for_function("t => { const g = [...document.querySelectorAll('.js-plotly-plot')].map(g => g.layout && g.layout.title && "
-                           "(g.layout.title.text || g.layout.title)).filter(t => t && String(t).startsWith('adjacency'))[0]; return g && g !== t; }",
-                           arg=title_before, timeout=30_000)
-    ARTIFACTS.mkdir(exist_ok=True)
+    page.wait_for_function("t => document.querySelector('.rest-adjacency b')?.textContent !== t", arg=title_before, timeout=30_000)
     page.screenshot(path=str(ARTIFACTS/'transfer_explorer_after_k.png'))
     # what the library computes for the new K, the other sliders at the cross-validated choice
     code = ("import os, json; os.environ['REST_NB_QUICK'] = '1'\nfrom rest_nb.explore import explore\nex = explore()\n"
@@ -168,5 +131,40 @@ def test_moving_k_updates_the_transfer_explorer(lab, browser):
     expected = f"{100*json.loads(r.stdout.strip().splitlines()[-1]):.1f}%"
     page.wait_for_function("e => document.querySelector('.rest-readout .rest-top1')?.textContent === e", arg=expected, timeout=30_000)
     assert readout.inner_text() == expected and k_after != k_before, (k_before, k_after, top1_before, readout.inner_text())
-    assert title() != title_before
-    page.close()
+    assert title().startswith(f"adjacency A for K={k_after},") and title() != title_before, (title_before, title())
+
+def test_clicking_a_confusion_cell_moves_the_class_picker(ran):
+    "Click cell (row 2, column 1) of the live confusion matrix: the 'true class' picker, the details and the frames all name row 2's class."
+    page, panel = demo_panel(ran, '12_explore_confusion.ipynb')
+    plot = panel.locator('.js-plotly-plot').first
+    names = plot.evaluate("g => g.data[0].y")                              # the classes in the matrix's order, top to bottom
+    box = plot.locator('.nsewdrag').first.bounding_box()
+    n, r, c = len(names), 2, 1
+    page.mouse.click(box['x'] + (c + 0.5)*box['width']/n, box['y'] + (r + 0.5)*box['height']/n)
+    picker = panel.locator('.widget-inline-hbox', has=page.locator('label', has_text='true class')).locator('input').first
+    page.wait_for_function("([el, v]) => el.value === v", arg=[picker.element_handle(), names[r]], timeout=30_000)
+    details = panel.locator('.widget-html', has_text='top-1').first
+    page.wait_for_function("([el, v]) => el.innerText.includes(v)", arg=[details.element_handle(), f"predicted as {names[c]}"],
+                           timeout=30_000)
+    assert details.inner_text().startswith(names[r]), details.inner_text()[:200]
+    frames = panel.locator('.widget-html', has_text=re.compile('misclassified video')).first.inner_text()
+    assert names[r] in frames, frames[:300]
+    page.screenshot(path=str(ARTIFACTS/'confusion_after_click.png'))
+
+def test_predicting_with_my_own_labels(ran):
+    "13_predict's panel: type label names of one's own (one without a word vector), press predict: every row is ranked over those."
+    page = ran['13_predict.ipynb']['page']
+    panel = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output:has(textarea)').first
+    panel.scroll_into_view_if_needed()
+    area = panel.locator('textarea').first
+    before = [l for l in area.input_value().splitlines() if l.strip()]
+    mine = ['spin wheel', 'roll box', 'zorbify ball']
+    assert not set(mine[1:]) & set(before), before
+    area.fill('\n'.join(mine))                                             # typed, as a user does (the widget syncs on input)
+    panel.locator('button', has_text='predict').first.click()
+    page.wait_for_function("el => /zorbify/.test(el.innerText) && /Label policy/.test(el.innerText)",
+                           arg=panel.element_handle(), timeout=120_000)
+    page.wait_for_function("([el, old]) => !el.innerText.includes(old)", arg=[panel.element_handle(), before[0]], timeout=120_000)
+    text = panel.inner_text()
+    assert 'no word vector' in text and any(m in text for m in mine), text[:2000]
+    page.screenshot(path=str(ARTIFACTS/'predict_own_labels.png'))
