@@ -9,21 +9,22 @@ from fastcore.basics import patch
 from fastcore.script import Param
 from pathlib import Path
 import numpy as np
+import scipy.sparse
 import torch
 from fastprogress.fastprogress import progress_bar
 from .core import Config, ClipConfig, cache_dir, atomic_write, autocast_dtype, console_script, default_device
 from .data import VideoList, VideoDataset, FrameCache, frame_cache_for, video_loader, SkipLog, file_stamp, first_few
-from .transfer import admissible, solve_exact, composite_weights, check_transfer
+from .transfer import Constraints, constraint_text, check_transfer
 from .semantic import relatedness
 from .runs import LoadedRun, load_run, run_data, load_run_data
 
 # %% auto #0
-__all__ = ['TIE_ATOL', 'TRANSFER_ROWS', 'DEFAULT_GRID', 'ROW_GRIDS', 'TARGET_STYLES', 'DEMO_PROMISES', 'FEATURES_FORMAT',
-           'extract_features', 'l2n', 'cosine_scores', 'topk_share', 'topk_accuracy', 'confusion', 'per_class_accuracy',
-           'hubness', 'split_050', 'Evaluator', 'baseline_scores', 'reverse_scores', 'fixed_choices', 'ablation_table',
-           'cross_validate', 'ablation_choices', 'cached_features', 'read_target', 'skipped_text', 'target_entry',
-           'transfer_inputs', 'evaluate_run', 'constraint_text', 'results_text', 'table2_text', 'rest_features',
-           'parse_constraint', 'rest_eval', 'demo_checks', 'checks_text', 'rest_demo', 'write_features', 'inputs_text',
+__all__ = ['TIE_TOL', 'TRANSFER_ROWS', 'DEFAULT_GRID', 'ROW_GRIDS', 'TARGET_STYLES', 'DEMO_PROMISES', 'FEATURES_FORMAT',
+           'extract_features', 'l2n', 'cosine_scores', 'tie_groups', 'topk_share', 'topk_accuracy', 'confusion',
+           'per_class_accuracy', 'hubness', 'split_050', 'Evaluator', 'baseline_credits', 'reverse_scores',
+           'fixed_choices', 'ablation_table', 'cross_validate', 'ablation_choices', 'cached_features', 'read_target',
+           'skipped_text', 'target_entry', 'transfer_inputs', 'evaluate_run', 'results_text', 'table2_text',
+           'rest_features', 'rest_eval', 'demo_checks', 'checks_text', 'rest_demo', 'write_features', 'inputs_text',
            'read_features', 'VideoResNet', 'extractor_inputs']
 
 # %% ../nbs/07_evaluate.ipynb #9dc0b656
@@ -52,23 +53,43 @@ def extract_features(model, videos:VideoList, clip:ClipConfig, clips:int=1, batc
             'skipped': sorted(log.skipped.items())}
 
 # %% ../nbs/07_evaluate.ipynb #c2838b7f
-def l2n(X:np.ndarray)->np.ndarray:
-    "Rows scaled to unit length (zero rows stay zero)."
-    X = np.asarray(X, dtype=np.float32)
+def l2n(X:np.ndarray, dtype=np.float32)->np.ndarray:
+    "Rows scaled to unit length (zero rows stay zero), as `dtype`."
+    X = np.asarray(X, dtype=dtype)
     return X/np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
 
 def cosine_scores(X:np.ndarray, protos:np.ndarray)->np.ndarray:
-    "Cosine similarity of every video (rows) to every prototype (columns)."
-    return l2n(X) @ l2n(protos).T
+    "Cosine similarity of every video (rows) to every prototype (columns), in float64 as every score (see `TIE_TOL`)."
+    return l2n(X, np.float64) @ l2n(protos, np.float64).T
 
-TIE_ATOL = 1e-6                                                        # scores closer than this are level
+# %% ../nbs/07_evaluate.ipynb #400ebf58
+TIE_TOL = 1e-12  # float64 scores joined by gaps this small are tied (see the measurements at the end)
 
+def tie_groups(sc:np.ndarray)->tuple[np.ndarray, np.ndarray]:
+    ("For every score of `sc` (prototypes, videos): how many of the video's prototypes are in better tie groups, "
+     "and the size of its own group (itself included).")
+    sc = np.asarray(sc, np.float64)
+    o = np.argsort(-sc, axis=0, kind='stable')                            # each video's prototypes, best first
+    s, pos = np.take_along_axis(sc, o, 0), np.arange(len(sc))[:, None]
+    new = np.ones(s.shape, bool); new[1:] = s[:-1] - s[1:] > TIE_TOL     # a gap wider than TIE_TOL starts a group
+    end = np.ones(s.shape, bool); end[:-1] = new[1:]
+    first = np.maximum.accumulate(np.where(new, pos, 0), axis=0)         # where each score's group starts ...
+    last = np.minimum.accumulate(np.where(end, pos, len(sc))[::-1], axis=0)[::-1]   # ... and ends, in sorted order
+    above, level = np.empty_like(o), np.empty_like(o)
+    np.put_along_axis(above, o, first, 0); np.put_along_axis(level, o, last - first + 1, 0)
+    return above, level
+
+# %% ../nbs/07_evaluate.ipynb #e893eb44
 def topk_share(sc:np.ndarray, k:int=1)->np.ndarray:
-    "How much of each video's top-k each prototype holds, from scores (prototypes, videos); ties split the places left."
-    k = min(k, sc.shape[0])
-    kth = -np.partition(-sc, k - 1, axis=0)[k - 1] if k > 1 else sc.max(0)    # each video's k-th best score
-    above, level = sc > kth + TIE_ATOL, np.abs(sc - kth) <= TIE_ATOL
-    return above + level*((k - above.sum(0))/level.sum(0))
+    ("How much of each video's top-k each prototype holds, from scores (prototypes, videos): a tie group "
+     "(`tie_groups`) shares the places left.")
+    sc = np.asarray(sc, np.float64)
+    j = min(k, len(sc)) - 1
+    kth = -np.partition(-sc, j, axis=0)[j] if j else sc.max(0)           # each video's k-th best score
+    share, w = (sc >= kth).astype(np.float64), 2*TIE_TOL                # the k best, unless a tie straddles the k-th place
+    odd = np.flatnonzero((sc >= kth - w).sum(0) - (sc > kth + w).sum(0) > 1)   # another score near the k-th: sort those
+    if len(odd): a, l = tie_groups(sc[:, odd]); share[:, odd] = np.clip((k - a)/l, 0, 1)
+    return share
 
 def topk_accuracy(scores:np.ndarray, y:np.ndarray, k:int=1)->float:
     ("Share of videos whose class is among the k best-scoring prototypes, ties counted as a random tie-break would "
@@ -95,6 +116,28 @@ def _skewness(N:np.ndarray)->float:
     m2 = (d**2).mean()
     return float((d**3).mean()/m2**1.5) if m2 > 0 else 0.
 
+# %% ../nbs/07_evaluate.ipynb #e7e91664
+def _credits(sc:np.ndarray, y:np.ndarray)->tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ("Each video's top-1 and top-5 credit and each prototype's N_1, from scores laid out (prototypes, videos): "
+     "`topk_share`'s values, sorting only the videos where a tie group can matter.")
+    v, w = np.arange(sc.shape[1]), 2*TIE_TOL
+    true = sc[y, v]
+    above = (sc > true + w).sum(0, dtype=np.int32)                       # prototypes clearly above the true class
+    level = (sc >= true - w).sum(0, dtype=np.int32) - above             # near it, itself included
+    top = sc >= sc.max(0) - w                                            # each video's best prototype and any near it
+    n1 = top.sum(1, dtype=np.float64)
+    odd = np.flatnonzero((level > 1) | (top.sum(0, dtype=np.int32) > 1))   # the tie groups decide these videos
+    if len(odd):
+        a, l = tie_groups(sc[:, odd])
+        i = y[odd], np.arange(len(odd))
+        above[odd], level[odd] = a[i], l[i]
+        n1 += np.clip((1 - a)/l, 0, 1).sum(1) - top[:, odd].sum(1)
+    return np.clip((1 - above)/level, 0, 1), np.clip((5 - above)/level, 0, 1), n1
+
+def _metrics(c1:np.ndarray, c5:np.ndarray, n1:np.ndarray)->tuple[float, float, float]:
+    "Top-1, top-5 accuracy and skewness of N_1 from `_credits`."
+    return float(c1.mean()), float(c5.mean()), _skewness(n1)
+
 # %% ../nbs/07_evaluate.ipynb #cb100f04
 def split_050(n:int, s:int)->np.ndarray:
     "Class indices of 0/50 split `s` over `n` classes sorted by name (E2E's recipe)."
@@ -102,25 +145,13 @@ def split_050(n:int, s:int)->np.ndarray:
     return np.random.permutation(n)[:n//2]
 
 # %% ../nbs/07_evaluate.ipynb #f2428a96
-def _credits(sc:np.ndarray, y:np.ndarray)->tuple[np.ndarray, np.ndarray, np.ndarray]:
-    ("Each video's top-1 and top-5 credit and each prototype's N_1, from scores laid out (prototypes, videos), ties "
-     "shared (as `topk_share`).")
-    true = sc[y, np.arange(sc.shape[1])]
-    above = (sc > true + TIE_ATOL).sum(0)                                # prototypes clearly above the true class
-    level = (np.abs(sc - true) <= TIE_ATOL).sum(0)                      # level with it, itself included
-    best = sc >= sc.max(0) - TIE_ATOL                                   # each video's top prototypes
-    return np.clip((1 - above)/level, 0, 1), np.clip((5 - above)/level, 0, 1), (best/best.sum(0)).sum(1)
-
-def _top1_top5_hub(sc:np.ndarray, y:np.ndarray)->tuple[float, float, float]:
-    "Top-1, top-5 accuracy and skewness of N_1 from scores laid out (prototypes, videos)."
-    c1, c5, n1 = _credits(sc, y)
-    return float(c1.mean()), float(c5.mean()), _skewness(n1)
-
 class Evaluator:
     ("Zero-shot metrics of target features `X` (labels `y`) from seen prototypes `P` and relatedness `S` "
      "(unseen x seen).")
-    def __init__(self, X:np.ndarray, y:np.ndarray, P:np.ndarray, S:np.ndarray, center:bool=False):
-        X, P = np.asarray(X, np.float32), np.asarray(P, np.float32)
+    def __init__(self, X:np.ndarray, y:np.ndarray, P:np.ndarray, S:np.ndarray, center:bool=False,
+                 dtype=np.float64, # of every score: float64 keeps ties within TIE_TOL (float32 only to measure its noise)
+                ):
+        X, P = np.asarray(X), np.asarray(P, dtype)                          # X as given: normalised in blocks below
         if X.shape[1] != P.shape[1]:
             raise ValueError(f"features have dimension {X.shape[1]}, seen prototypes {P.shape[1]}")
         S = check_transfer(S)
@@ -130,42 +161,42 @@ class Evaluator:
         y = np.asarray(y)
         order = np.argsort(y, kind='stable')                               # videos grouped by class
         self.y, self.S, self.order = y[order], S, order
-        self.Gt = np.ascontiguousarray((l2n(X[order]) @ P.T).T)            # (seen, videos): G = X P^T, transposed
+        self.Gt = np.empty((len(P), len(X)), dtype)                        # (seen, videos): G = X P^T, transposed,
+        for a in range(0, len(X), 4096):                                   # in blocks of videos (no large temporaries)
+            self.Gt[:, a:a + 4096] = P @ l2n(X[order[a:a + 4096]], dtype).T
         self.gram = (P @ P.T).astype(np.float64)                           # (seen, seen)
         self.start = np.searchsorted(self.y, np.arange(S.shape[0] + 1))    # class c's videos: start[c]:start[c+1]
 
-    def weights(self, cls:np.ndarray, K, tau, rho, empty:bool=False):
+    def weights(self, cls:np.ndarray, c:Constraints, empty:bool=False):
         ("Composite weights W = A * S for the unseen classes `cls` (the transfer sees those classes only); `empty`: "
          "also the rows without an admissible seen class.")
-        S = self.S[cls]
-        # empty rows: the nearest seen class
-        W, none = composite_weights(S, solve_exact(S, admissible(S, K, tau), rho))
+        W, none = c.weights(self.S[cls])                               # empty rows: the nearest seen class
         return (W, none) if empty else W
 
 # %% ../nbs/07_evaluate.ipynb #70e18bb7
 @patch
-def scores(self:Evaluator, cls:np.ndarray, W:np.ndarray)->tuple[np.ndarray, np.ndarray]:
+def scores(self:Evaluator, cls:np.ndarray, W:np.ndarray,
+           dense:bool|None=None, # the matrix-product path (default: rows of over 32 seen classes, or a small product)
+          )->tuple[np.ndarray, np.ndarray]:
     ("(cosine scores (prototypes, videos) of the videos of classes `cls` against composite rows `W`, their labels "
      "0..len(cls)-1).")
-    blocks = [(self.start[c], self.start[c + 1]) for c in cls]
-    W = np.asarray(W, np.float64)
+    W, full = np.asarray(W, np.float64), len(cls) == self.S.shape[0]
+    blocks, y = [(self.start[c], self.start[c + 1]) for c in cls], np.repeat(np.arange(len(cls)), np.diff(self.start)[cls])
     nnz = (W != 0).sum(1)
-    # dense rows: matrix products over the classes' column blocks
-    if nnz.max() > 32:
-        Wn = (W/np.sqrt(np.einsum('js,js->j', W @ self.gram, W))[:, None]).astype(np.float32)
-        sc = Wn @ self.Gt if len(cls) == self.S.shape[0] else np.concatenate([Wn @ self.Gt[:, a:b] for a, b in blocks], axis=1)
-    else:                                                              # sparse rows: gather the selected rows of G^T
-        k = int(nnz.max())
-        idx = np.argsort(W == 0, axis=1, kind='stable')[:, :k]         # each row's selected seen classes first
-        w = np.take_along_axis(W, idx, 1)
-        wn = (w/np.sqrt(np.einsum('jr,jrs,js->j', w, self.gram[idx[:, :, None], idx[:, None, :]], w))[:, None]).astype(np.float32)
-        if len(cls) == self.S.shape[0]: rows = lambda r: self.Gt[idx[:, r]]
-        else:
-            cols = np.concatenate([np.arange(a, b) for a, b in blocks])
-            rows = lambda r: self.Gt[idx[:, r, None], cols[None]]
-        sc = wn[:, 0, None]*rows(0)
-        for r in range(1, k): sc += wn[:, r, None]*rows(r)
-    return sc, np.repeat(np.arange(len(cls)), np.diff(self.start)[cls])
+    # dense rows, or a product too small to repay building a sparse matrix: products over the classes' blocks
+    if (nnz.max() > 32 or W.size*len(y) < 2**22) if dense is None else dense:
+        Wn = (W/np.sqrt(np.einsum('js,js->j', W @ self.gram, W))[:, None]).astype(self.Gt.dtype)
+        return (Wn @ self.Gt if full else np.concatenate([Wn @ self.Gt[:, a:b] for a, b in blocks], axis=1)), y
+    k = int(nnz.max())                                                 # sparse rows: a sparse product, rows of G^T used
+    idx = np.argsort(W == 0, axis=1, kind='stable')[:, :k]             # each row's selected seen classes first
+    w = np.take_along_axis(W, idx, 1)
+    wn = w/np.sqrt(np.einsum('jr,jrs,js->j', w, self.gram[idx[:, :, None], idx[:, None, :]], w))[:, None]
+    G = self.Gt
+    if not full:                                                       # only the videos of `cls`, only the rows used
+        used = np.unique(idx)
+        G, idx = self.Gt[np.ix_(used, np.concatenate([np.arange(a, b) for a, b in blocks]))], np.searchsorted(used, idx)
+    M = scipy.sparse.csr_matrix((wn.astype(G.dtype).ravel(), idx.ravel(), np.arange(0, idx.size + 1, k)), (len(W), len(G)))
+    return M @ G, y
 
 # %% ../nbs/07_evaluate.ipynb #2ef31509
 @patch
@@ -176,10 +207,11 @@ def restrict(self:Evaluator, sc:np.ndarray, cls:np.ndarray)->tuple[np.ndarray, n
     return sc, np.repeat(np.arange(len(cls)), np.diff(self.start)[cls])
 
 @patch
-def protocols(self:Evaluator, score_fn, splits:int=10)->dict:
-    "0/100 and 0/50 metrics of `score_fn(cls) -> (scores (len(cls), videos), labels)`."
+def protocols(self:Evaluator, credit_fn, splits:int=10)->dict:
+    ("0/100 and 0/50 metrics of `credit_fn(cls) -> (top-1 credit, top-5 credit of each video, N_1 of each "
+     "prototype)`, as `_credits` gives them; videos of the classes `cls`.")
     n = self.S.shape[0]
-    res = [_top1_top5_hub(*score_fn(cls)) for cls in [np.arange(n)] + [np.sort(split_050(n, s)) for s in range(splits)]]
+    res = [_metrics(*credit_fn(cls)) for cls in [np.arange(n)] + [np.sort(split_050(n, s)) for s in range(splits)]]
     return _summary(res, splits)
 
 def _summary(res:list, splits:int)->dict:
@@ -191,68 +223,75 @@ def _summary(res:list, splits:int)->dict:
 @patch
 def seen_cosines(self:Evaluator)->np.ndarray:
     "Cosine of every video with every seen prototype, (seen, videos)."
-    return self.Gt/np.sqrt(np.diag(self.gram))[:, None].astype(np.float32)
+    return self.Gt/np.sqrt(np.diag(self.gram))[:, None].astype(self.Gt.dtype)
 
 # %% ../nbs/07_evaluate.ipynb #1ae0359f
 @patch
-def run(self:Evaluator, K=5, tau=0.9, rho=3, splits:int=10, keep_scores:bool=False)->dict:
+def run(self:Evaluator, c:Constraints=Constraints(), splits:int=10, keep_scores:bool=False)->dict:
     ("Top-1, top-5 and skewness on 0/100, their mean and std over the 0/50 splits, the classes left without an "
      "admissible seen class.")
     n = self.S.shape[0]
-    W, empty = self.weights(np.arange(n), K, tau, rho, empty=True)
+    W, empty = self.weights(np.arange(n), c, empty=True)
     full, y = self.scores(np.arange(n), W)
     c1, c5, n1 = _credits(full, y)
-    res = [(float(c1.mean()), float(c5.mean()), _skewness(n1))]
+    res = [_metrics(c1, c5, n1)]
     for s in range(splits):
         cls = np.sort(split_050(n, s))
         sc, ys = self.restrict(full[cls], cls)
         # only constraint II looks at the other unseen classes
-        if tau > 0:
-            Ws = self.weights(cls, K, tau, rho)
+        if c.tau:
+            Ws = self.weights(cls, c)
             changed = np.flatnonzero((Ws != W[cls]).any(1))
             if len(changed): sc[changed] = self.scores(cls, Ws[changed])[0]
-        res.append(_top1_top5_hub(sc, ys))
-    out = {**_summary(res, splits), 'K': K, 'tau': tau, 'rho': rho, 'no_admissible': [int(j) for j in empty]}
+        res.append(_metrics(*_credits(sc, ys)))
+    out = {**_summary(res, splits), 'K': c.K, 'tau': c.tau or 0., 'rho': c.rho, 'no_admissible': [int(j) for j in empty]}
     # (unseen, videos) and each video's top-1 credit, videos as `self.y`
     if keep_scores: out.update(scores=full, credit=c1)
     return out
 
 # %% ../nbs/07_evaluate.ipynb #2b78ef21
-def baseline_scores(ev:Evaluator):
-    "Score function of the semantic-space baseline: S[unseen, nearest seen prototype of the video]."
-    nearest = ev.seen_cosines().argmax(0)
-    return lambda cls: ev.restrict(ev.S[cls][:, nearest], cls)
+def baseline_credits(ev:Evaluator):
+    ("Credit function (for `Evaluator.protocols`) of the semantic-space baseline: the unseen label most related to "
+     "the video's nearest seen prototype, a video level with several seen prototypes split evenly between them.")
+    near = topk_share(ev.seen_cosines(), 1)                              # (seen, videos): 1, or 1/g in a tie group of g
+    def credits(cls):
+        sh, y = ev.restrict(near, cls)
+        i, v = np.nonzero(sh)                                            # (seen prototype, video) pairs and their weights
+        T1, T5 = topk_share(ev.S[cls], 1), topk_share(ev.S[cls], 5)      # (unseen, seen): credit when that seen class is nearest
+        c = lambda T: np.bincount(v, sh[i, v]*T[y[v], i], minlength=len(y))
+        return c(T1), c(T5), T1 @ sh.sum(1)
+    return credits
 
 def reverse_scores(ev:Evaluator, E_unseen:np.ndarray, E_seen:np.ndarray, rho:int|None=3):
     "Score function of reverse transfer: composite semantic representations of videos vs. unseen label embeddings."
-    C = ev.seen_cosines()                                               # (seen, videos)
-    k = C.shape[0] if rho is None else min(rho, C.shape[0])
-    top = np.argpartition(-C, k - 1, axis=0)[:k]                        # each video's rho nearest seen prototypes
-    w = np.clip(np.take_along_axis(C, top, 0), 0, None)
-    sem = np.einsum('rv,rvd->vd', w, np.asarray(E_seen, np.float32)[top])
-    sem = l2n(np.where(w.sum(0)[:, None] > 0, sem, np.asarray(E_seen, np.float32)[C.argmax(0)]))
-    full = l2n(E_unseen) @ sem.T                                        # (unseen, videos)
+    C = ev.seen_cosines()                                                # (seen, videos)
+    w = topk_share(C, len(C) if rho is None else rho)*np.clip(C, 0, None)   # the rho nearest (a tie group shares), cos > 0
+    E = np.asarray(E_seen, np.float64)
+    sem = w.T @ E                                                        # (videos, dim)
+    none = np.flatnonzero(w.sum(0) <= 0)                                 # no positive cosine: the nearest seen label(s)
+    if len(none): sem[none] = topk_share(C[:, none], 1).T @ E
+    full = l2n(E_unseen, np.float64) @ l2n(sem, np.float64).T            # (unseen, videos)
     return lambda cls: ev.restrict(full[cls], cls)
 
 # %% ../nbs/07_evaluate.ipynb #d7bb7421
 TRANSFER_ROWS = ('constraint I only', 'constraints II + III only', 'all constraints')
 
-def fixed_choices(K=5, tau=0.9, rho=3)->dict:
-    ("(K, tau, rho) of each constraint row of the ablation for one fixed setting: each row keeps its own constraints, "
+def fixed_choices(c:Constraints=Constraints())->dict:
+    ("(K, tau, rho) of each constraint row of the ablation for constraints `c`: each row keeps its own constraints, "
      "the others off.")
-    return {'constraint I only': dict(K=K, tau=0., rho=None),
-            'constraints II + III only': dict(K=None, tau=tau, rho=rho),
-            'all constraints': dict(K=K, tau=tau, rho=rho)}
+    return {'constraint I only': dict(K=c.K, tau=0., rho=None),
+            'constraints II + III only': dict(K=None, tau=c.tau or 0., rho=c.rho),
+            'all constraints': dict(K=c.K, tau=c.tau or 0., rho=c.rho)}
 
 def ablation_table(X, y, P, S, E_unseen, E_seen, choices:dict, splits:int=10)->list[dict]:
     ("One row per variant of the paper's Table 8 (plus the semantic-space baseline and feature centring), each with "
      "its (K, tau, rho).")
     ev, a = Evaluator(X, y, P, S), choices['all constraints']
-    run = lambda c, e=ev: e.run(c['K'], c['tau'], c['rho'], splits)
-    rows = [('semantic-space baseline', 'S', ev.protocols(baseline_scores(ev), splits), {}),
-            ('reverse transfer', 'S', ev.protocols(reverse_scores(ev, E_unseen, E_seen, a['rho']), splits),
-             {'rho': a['rho']}),
-            ('no constraints', 'V', ev.run(None, 0., None, splits), dict(K=None, tau=0., rho=None)),
+    run = lambda c, e=ev: e.run(Constraints(c['K'], c['tau'], c['rho']), splits)
+    rev = reverse_scores(ev, E_unseen, E_seen, a['rho'])
+    rows = [('semantic-space baseline', 'S', ev.protocols(baseline_credits(ev), splits), {}),
+            ('reverse transfer', 'S', ev.protocols(lambda cls: _credits(*rev(cls)), splits), {'rho': a['rho']}),
+            ('no constraints', 'V', ev.run(Constraints(None, None, None), splits), dict(K=None, tau=0., rho=None)),
             *[(name, 'V', run(choices[name]), choices[name]) for name in TRANSFER_ROWS],
             ('all constraints, centred features', 'V', run(a, Evaluator(X, y, P, S, center=True)), a)]
     return [{'variant': name, 'space': sp, 'K': c.get('K'), 'tau': c.get('tau'), 'rho': c.get('rho'),
@@ -280,10 +319,11 @@ def cross_validate(X_train, y_train, X_val, y_val, E_seen, grid:dict|None=None, 
         S = np.asarray(E_seen, np.float64)[held] @ np.asarray(E_seen, np.float64)[rest].T
         ev = Evaluator(X_val[keep_v], remap_h[y_val[keep_v]], P, S)
         for p, (K, tau, rho) in enumerate(points):
-            acc[f, p] = ev.run(K, tau, rho, splits=0)['0/100']['top1']
+            acc[f, p] = ev.run(Constraints(K, tau, rho), splits=0)['0/100']['top1']
     mean = acc.mean(0)
-    best = points[int(mean.argmax())]
-    return {'K': best[0], 'tau': best[1], 'rho': best[2], 'cv_top1': float(mean.max()),
+    b = int(np.flatnonzero(mean >= mean.max() - TIE_TOL)[0])             # the first of the best, in grid order
+    best = points[b]
+    return {'K': best[0], 'tau': best[1], 'rho': best[2], 'cv_top1': float(mean[b]),
             'table': [{'K': K, 'tau': t, 'rho': r, 'cv_top1': float(m)} for (K, t, r), m in zip(points, mean)]}
 
 # %% ../nbs/07_evaluate.ipynb #30c8f540
@@ -455,8 +495,9 @@ def transfer_inputs(run:str|Path, data:str|Path|None=None, targets:list[str]|Non
             **_gather(rd, data, targets, clips, kv, feats)}
 
 # %% ../nbs/07_evaluate.ipynb #d6dbe51e
-def evaluate_run(run:str|Path|None, data:str|Path|None=None, targets:list[str]|None=None, clips:int=1, K=None, tau=None,
-                 rho=None, cv:bool=True, grid:dict|None=None, vectors=None, device='cpu', progress:bool=True, cache=None,
+def evaluate_run(run:str|Path|None, data:str|Path|None=None, targets:list[str]|None=None, clips:int=1,
+                 constraints:Constraints|None=None, # the constraints without cv (default: all off)
+                 cv:bool=True, grid:dict|None=None, vectors=None, device='cpu', progress:bool=True, cache=None,
                  inputs:dict|None=None, # `transfer_inputs` of the same run, targets and clips, or `read_features` (run: None)
                  trust:bool=False,      # accept a checkpoint that needs full unpickling (`load_checkpoint`)
                 )->dict:
@@ -468,7 +509,7 @@ def evaluate_run(run:str|Path|None, data:str|Path|None=None, targets:list[str]|N
     inp = inputs or transfer_inputs(run, data, targets, clips, vectors, device, progress, cache, trust)
     t1 = time.perf_counter()
     ftr, fva, P, E_seen = inp['train'], inp['val'], inp['P'], inp['E_seen']
-    choices = ablation_choices(ftr['X'], ftr['labels'], fva['X'], fva['labels'], E_seen, grid) if cv else fixed_choices(K, tau, rho)
+    choices = ablation_choices(ftr['X'], ftr['labels'], fva['X'], fva['labels'], E_seen, grid) if cv else fixed_choices(constraints or Constraints(None, None, None))
     t2 = time.perf_counter()
     a = choices['all constraints']
     run = run if run is not None else inp.get('run')                   # a features folder may name its run, or not
@@ -484,11 +525,6 @@ def evaluate_run(run:str|Path|None, data:str|Path|None=None, targets:list[str]|N
     results['seconds'] = {'features': round(t1 - t0, 2), 'cross-validate': round(t2 - t1, 2),
                           'protocols': round(time.perf_counter() - t2, 2)}
     return results
-
-# %% ../nbs/07_evaluate.ipynb #fa2b7a92
-def constraint_text(v)->str:
-    "A K, tau or rho as shown: 'off' for a constraint switched off (None, or tau=0)."
-    return 'off' if v is None or v == 0 else f'{v:g}'
 
 # %% ../nbs/07_evaluate.ipynb #f636ff44
 def results_text(res:dict)->str:
@@ -562,14 +598,6 @@ def rest_features(
             with open(tmp, 'wb') as fh:
                 np.savez(fh, X=f['X'], labels=f['labels'], index=f['index'], classes=np.array(vids.classes))
 
-# %% ../nbs/07_evaluate.ipynb #ae79485f
-def parse_constraint(name:str, value:str|None):
-    "K, tau or rho from the command line: a number, or 'off' (K, rho: None; tau: 0)."
-    if value is None or str(value).lower() == 'off': return 0. if name == 'tau' and value is not None else None
-    try: return float(value) if name == 'tau' else int(value)
-    except ValueError:
-        raise ValueError(f"--{name} {value}: expected {'a number' if name == 'tau' else 'an integer'} or off") from None
-
 # %% ../nbs/07_evaluate.ipynb #6e2d9096
 def _report_skipped(by_clips:dict, run:Path|None, out:str|None, features:str|None=None):
     "Name the skipped target videos on stderr (first 10 + count), with where the full list is."
@@ -603,13 +631,13 @@ def _eval_sources(run, data, features, save_features):
         raise ValueError(f"give DATA after RUN {run} (the run's source data: a rest_synth benchmark, a Kinetics "
                          "layout, or train/ + val/), or --features DIR instead of a run")
 
-def _evaluate_folder(folder:str, targets:list|None, clips:list|None, K, tau, rho, cv:bool)->dict:
+def _evaluate_folder(folder:str, targets:list|None, clips:list|None, constraints:Constraints, cv:bool)->dict:
     "`evaluate_run` on a features folder (its target sets, or those named), with `--clips` checked against it."
     inp = read_features(folder, targets=targets or None)
     if clips and list(clips) != [inp['clips']]:
         raise ValueError(f"--clips {' '.join(map(str, clips))}: {folder} holds the features of {inp['clips']} "
                          "clip(s) per target video (features.json); leave --clips out")
-    return evaluate_run(None, inputs=inp, K=K, tau=tau, rho=rho, cv=cv, progress=False)
+    return evaluate_run(None, inputs=inp, constraints=constraints, cv=cv, progress=False)
 
 # %% ../nbs/07_evaluate.ipynb #5e2fc0cb
 @console_script
@@ -639,9 +667,9 @@ def rest_eval(
     _eval_sources(run, data, features, save_features)
     if not cv and None in (K, tau, rho) and not (save_features and not given):
         raise ValueError("give --K, --tau and --rho (each a value or off), or --cv")
-    k, t, r = (parse_constraint(n, v) for n, v in (('K', K), ('tau', tau), ('rho', rho)))
+    cons = Constraints.parse(K, tau, rho)
     if features:
-        res = _evaluate_folder(features, targets, clips, k, t, r, cv)
+        res = _evaluate_folder(features, targets, clips, cons, cv)
         by_clips = {res['clips']: res}
     else:
         counts = _clip_counts(clips or [1])
@@ -655,7 +683,7 @@ def rest_eval(
             print(f"features of {run} written to {save_features}: {inputs_text(pre[counts[0]])}; evaluate them with "
                   f"rest_eval --features {save_features}", flush=True)
             if not (cv or given): return
-        by_clips = {n: evaluate_run(run, data, targets or None, n, k, t, r, cv=cv, device=dev, progress=False,
+        by_clips = {n: evaluate_run(run, data, targets or None, n, cons, cv=cv, device=dev, progress=False,
                                     trust=trust_checkpoint, inputs=pre.get(n))
                     for n in counts}
     for res in by_clips.values(): print(results_text(res) + '\n')

@@ -15,9 +15,9 @@ from fastcore.script import Param
 from .core import default_device, atomic_write, console_script
 from .data import VideoList, VideoRecord, find_videos
 from .semantic import load_rules, normalise_label, label_vector_words, embed_labels, relatedness
-from .transfer import admissible, solve_exact, composite_weights
+from .transfer import Constraints, parse_constraint, composite_prototypes
 from .runs import LoadedRun
-from .evaluate import (cached_features, transfer_inputs, ablation_choices, cosine_scores, parse_constraint,
+from .evaluate import (cached_features, transfer_inputs, ablation_choices, cosine_scores,
                               skipped_text)
 
 # %% auto #0
@@ -156,7 +156,7 @@ def predict(p:Predictor, videos:list[str|Path], labels:list[str], K='cv', tau='c
             strict:bool=False, progress:bool=False)->dict:
     "Top-k labels of each video, with the composition of the winning label's prototype ('cv': the predictor's default)."
     clips, topk = _check_count('clips', clips), _check_count('topk', topk)
-    K, tau, rho = (p.choice[n] if v == 'cv' else v for n, v in (('K', K), ('tau', tau), ('rho', rho)))
+    c = Constraints(*(p.choice[n] if v == 'cv' else v for n, v in (('K', K), ('tau', tau), ('rho', rho))))
     pol = label_policy(labels, p.kv, strict)
     usable = pol['labels']
     files = video_files(videos)
@@ -166,8 +166,9 @@ def predict(p:Predictor, videos:list[str|Path], labels:list[str], K='cv', tau='c
     if len(f['X']) == 0: raise NoUsableVideo(skipped)
     with warnings.catch_warnings():                  # its unknown words are reported by the label policy, not as warnings
         warnings.simplefilter('ignore'); S = relatedness(embed_labels(usable, p.kv, 'plain'), p.E_seen)
-    W, empty = composite_weights(S, solve_exact(S, admissible(S, K, tau), rho))
-    sc = cosine_scores(f['X'], (W @ p.P)/W.sum(1, keepdims=True))
+        A = c.solve(S)                               # labels without an admissible seen class: named in the result
+        W, empty = c.weights(S, A)
+        sc = cosine_scores(f['X'], composite_prototypes(p.P, S, A).numpy())      # Eq. 6
     out = []
     for v, i in enumerate(f['index']):
         order = np.argsort(-sc[v], kind='stable')[:topk]
@@ -179,7 +180,7 @@ def predict(p:Predictor, videos:list[str|Path], labels:list[str], K='cv', tau='c
                     'top': [{'label': usable[k], 'score': round(float(sc[v, k]), 4), 'partial': usable[k] in pol['partial']}
                             for k in order],
                     'composition': comp})
-    return {'run': str(p.run), 'K': K, 'tau': tau, 'rho': rho, 'choice': p.choice['from'], 'clips': clips,
+    return {'run': str(p.run), 'K': c.K, 'tau': c.tau or 0., 'rho': c.rho, 'choice': p.choice['from'], 'clips': clips,
             'labels': usable, 'label_policy': {k: v for k, v in pol.items() if k != 'labels'},
             'label_notes': label_notes(pol), 'no_admissible': [usable[j] for j in empty], 'videos': out,
             'skipped': skipped, 'features_from_cache': f['cached']}

@@ -5,13 +5,16 @@
 # %% ../nbs/06_transfer.ipynb #66b7da5a
 from __future__ import annotations
 import time, warnings
+from dataclasses import dataclass
+from fastcore.basics import patch
 import numpy as np
 import torch
 from torch import Tensor
 
 # %% auto #0
 __all__ = ['seen_prototypes', 'check_transfer', 'knn_mask', 'relative_ratio', 'relative_mask', 'admissible', 'solve_exact',
-           'solve_pulp', 'composite_weights', 'composite_prototypes', 'transfer']
+           'solve_pulp', 'composite_weights', 'composite_prototypes', 'Constraints', 'parse_constraint',
+           'constraint_text', 'transfer']
 
 # %% ../nbs/06_transfer.ipynb #9581ffdf
 def seen_prototypes(X:Tensor,       # visual representations x of the training videos, (n, D)
@@ -71,12 +74,12 @@ def relative_mask(S:Tensor, tau:float)->Tensor:
     return torch.from_numpy(~(relative_ratio(S) <= tau))
 
 # %% ../nbs/06_transfer.ipynb #08a8ed68
-def admissible(S:Tensor, K:int|None=None, tau:float=0.)->Tensor:
-    "Constraints I and II together (K=None: I off; tau=0: II off)."
+def admissible(S:Tensor, K:int|None=None, tau:float|None=0.)->Tensor:
+    "Constraints I and II together (K=None: I off; tau=0 or None: II off)."
     S = check_transfer(S, K=K, tau=tau)
     m = np.ones(S.shape, dtype=bool)
     if K is not None: m &= _top_k_mask(S, int(K))
-    if tau > 0: m &= relative_mask(S, tau).numpy()
+    if tau: m &= relative_mask(S, tau).numpy()
     return torch.from_numpy(m)
 
 def solve_exact(S:Tensor, mask:Tensor, rho:int|None)->Tensor:
@@ -130,12 +133,68 @@ def composite_prototypes(P:Tensor,   # seen prototypes, (n_seen, D)
     W = torch.from_numpy(W).float()
     return (W @ torch.as_tensor(P, dtype=torch.float32))/W.sum(1, keepdim=True)
 
+# %% ../nbs/06_transfer.ipynb #f436408a
+def _off(v)->bool: return v is None or (isinstance(v, str) and v.strip().lower() in ('off', 'none', ''))
+
+@dataclass(frozen=True)
+class Constraints:
+    "The program's constraints: I (the K nearest labels), II (Eq. 5's ratio above tau), III (at most rho); None is off."
+    K:int|None=5
+    tau:float|None=0.9
+    rho:int|None=3
+    def __post_init__(self):
+        check_transfer(np.zeros((1, 1)), self.K, self.tau, self.rho)
+        if self.tau is not None:                                       # one "off" for all three: tau 0 is None
+            object.__setattr__(self, 'tau', float(self.tau) if self.tau > 0 else None)
+        for k in ('K', 'rho'):
+            if getattr(self, k) is not None: object.__setattr__(self, k, int(getattr(self, k)))
+
+# %% ../nbs/06_transfer.ipynb #4604d119
+@patch(cls_method=True)
+def parse(cls:Constraints, K=None, tau=None, rho=None)->Constraints:
+    "Constraints from text or numbers: an integer (K, rho) or a number (tau) each, or 'off' / None for off."
+    return cls(parse_constraint('K', K), parse_constraint('tau', tau), parse_constraint('rho', rho))
+
+def parse_constraint(name:str, value)->int|float|None:
+    "One constraint as typed (`--K 5`, a slider's 'off'): an integer (K, rho) or a number (tau), or None for off."
+    if _off(value): return None
+    kind = float if name == 'tau' else int
+    try: return kind(value) if not isinstance(value, str) else kind(float(value) if kind is float else int(value))
+    except ValueError:
+        raise ValueError(f"--{name} {value}: expected {'a number' if kind is float else 'an integer'} or off") from None
+
+def constraint_text(v)->str:
+    "One constraint as shown: 'off' for a constraint switched off (None, or tau=0), else the number."
+    return 'off' if v is None or v == 0 else f'{v:g}'
+
+@patch
+def text(self:Constraints, sep:str=', ')->str:
+    "'K=5, tau=0.9, rho=3' ('off' where a constraint is off)."
+    return sep.join(f"{k}={constraint_text(getattr(self, k))}" for k in ('K', 'tau', 'rho'))
+
+# %% ../nbs/06_transfer.ipynb #73662722
+@patch
+def admissible(self:Constraints, S)->np.ndarray:
+    "Constraints I and II on relatedness S: which (unseen, seen) pairs the program may select."
+    return admissible(S, self.K, self.tau or 0.).numpy()
+
+@patch
+def solve(self:Constraints, S)->np.ndarray:
+    "The adjacency A (bool, unseen x seen) the program chooses for relatedness S (exact solver)."
+    return solve_exact(S, self.admissible(S), self.rho).numpy()
+
+@patch
+def weights(self:Constraints, S, A=None)->tuple[np.ndarray, np.ndarray]:
+    ("Eq. 6 weights for S (from `A` when the caller has solved already) with the nearest-seen-class fallback, and the "
+     "rows that fell back.")
+    return composite_weights(S, self.solve(S) if A is None else A)
+
 # %% ../nbs/06_transfer.ipynb #dc485413
 def transfer(P:Tensor, S:Tensor, K:int|None=5, tau:float=0.9, rho:int|None=3, solver:str='exact',
              unseen:list[str]|None=None)->tuple[Tensor, Tensor]:
     "Composite unseen prototypes from seen prototypes `P` and relatedness `S`: (prototypes, adjacency A)."
-    M = admissible(S, K, tau)
-    if solver == 'exact': A = solve_exact(S, M, rho)
-    elif solver == 'pulp': A = solve_pulp(S, M, rho)
+    c = Constraints(K, tau, rho)
+    if solver == 'exact': A = torch.from_numpy(c.solve(S))
+    elif solver == 'pulp': A = solve_pulp(S, torch.from_numpy(c.admissible(S)), rho)
     else: raise ValueError(f"solver={solver!r}: expected 'exact' or 'pulp'")
     return composite_prototypes(P, S, A, unseen), A

@@ -51,22 +51,27 @@ def save(page, path:Path)->dict:
 def outputs(nb):
     return [o for c in nb['cells'] if c['cell_type'] == 'code' for o in c.get('outputs', [])]
 
+class Ran(dict):
+    "Notebook name -> {page, st, nb}: Run All of a notebook in its own page the first time it is asked for, kept open."
+    def __init__(self, lab, browser): super().__init__(); self.lab, self.browser = lab, browser
+    def __missing__(self, name):
+        page = open_notebook(self.browser, self.lab, name)
+        st = run_all(page)
+        self[name] = {'page': page, 'st': st, 'nb': save(page, self.lab['root']/name)}
+        return self[name]
+
 @pytest.fixture(scope='module')
 def ran(lab, browser):
-    "Run All of every notebook, each in its own page, kept open (kernel and widgets alive) for the tests below."
-    out = {}
-    try:
-        for name in NOTEBOOKS:
-            page = open_notebook(browser, lab, name)
-            st = run_all(page)
-            out[name] = {'page': page, 'st': st, 'nb': save(page, lab['root']/name)}
-        yield out
+    "Each notebook run once (when a test first needs it), its kernel and widgets alive for the tests after it."
+    r = Ran(lab, browser)
+    try: yield r
     finally:
-        for v in out.values(): v['page'].close()
+        for v in r.values(): v['page'].close()
 
 def test_notebooks_run_all(ran):
     "Every cell runs, no error output, no broken widget; 05 draws HTML progress bars and its graph."
-    for name, r in ran.items():
+    for name in NOTEBOOKS:
+        r = ran[name]
         page, st, nb = r['page'], r['st'], r['nb']
         errors = [f"{o['ename']}: {o['evalue'][:200]}" for o in outputs(nb) if o['output_type'] == 'error']
         assert not errors, (name, errors)
@@ -82,11 +87,15 @@ def test_notebooks_run_all(ran):
 
 PANELS = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output:has(.widget-slider)"
 
+def to_top(loc):
+    "Scroll the notebook so that `loc`'s top is at the top of the view."
+    loc.evaluate("e => e.scrollIntoView({block: 'start'})"); loc.page.wait_for_timeout(300)
+
 def demo_panel(ran, name:str):
-    "The page of notebook `name` and its first live panel (the demo run's), scrolled into view."
+    "The page of notebook `name` and its first live panel (the demo run's), scrolled to its top."
     page = ran[name]['page']
     panel = page.locator(PANELS).first
-    panel.scroll_into_view_if_needed()
+    to_top(panel)
     return page, panel
 
 def test_screenshots_of_every_live_panel(ran):
@@ -97,8 +106,7 @@ def test_screenshots_of_every_live_panel(ran):
         panels = page.locator(PANELS)
         assert panels.count() == 2, (name, panels.count())               # the demo run's panel and the paper-scale one
         for i in range(panels.count()):
-            panels.nth(i).scroll_into_view_if_needed()
-            page.wait_for_timeout(500)
+            to_top(panels.nth(i))
             assert panels.nth(i).locator('.widget-slider').count() == 3   # K, tau, rho, drawn
             shot = ARTIFACTS/f'{Path(name).stem}_panel{i}.png'
             page.screenshot(path=str(shot)); shots.append(shot)
@@ -125,7 +133,8 @@ def test_moving_k_updates_the_transfer_explorer(ran):
     # what the library computes for the new K, the other sliders at the cross-validated choice
     code = ("import os, json; os.environ['REST_NB_QUICK'] = '1'\nfrom rest_nb.explore import explore\nex = explore()\n"
             f"K = None if {k_after!r} == 'off' else int({k_after!r})\n"
-            "print(json.dumps(ex.evaluator('target_a').run(K, ex.cv['tau'], ex.cv['rho'])['0/100']['top1']))")
+            "from rest_nb.transfer import Constraints\n"
+            "print(json.dumps(ex.evaluator('target_a').run(Constraints(K, ex.chosen.tau, ex.chosen.rho))['0/100']['top1']))")
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     expected = f"{100*json.loads(r.stdout.strip().splitlines()[-1]):.1f}%"
@@ -137,6 +146,7 @@ def test_clicking_a_confusion_cell_moves_the_class_picker(ran):
     "Click cell (row 2, column 1) of the live confusion matrix: the 'true class' picker, the details and the frames all name row 2's class."
     page, panel = demo_panel(ran, '12_explore_confusion.ipynb')
     plot = panel.locator('.js-plotly-plot').first
+    to_top(plot)
     names = plot.evaluate("g => g.data[0].y")                              # the classes in the matrix's order, top to bottom
     box = plot.locator('.nsewdrag').first.bounding_box()
     n, r, c = len(names), 2, 1

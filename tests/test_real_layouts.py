@@ -125,13 +125,14 @@ def test_explore_a_kinetics_run_on_ucf101_and_hmdb51(layouts, trained):
     "The explorers open the run trained on the Kinetics layout, on the UCF101 and HMDB51 trees named as rest_eval takes them."
     from rest_nb.evaluate import evaluate_run
     from rest_nb.explore import explore, TransferExplorer, ConfusionExplorer
+    from rest_nb.transfer import Constraints
     out_run, cache, _ = trained
     kin, specs = layouts['kinetics']['root'], [f"ucf101={layouts['ucf101']['videos']}", f"hmdb51={layouts['hmdb51']['root']}"]
     with pytest.raises(ValueError, match=r"targets=\['ucf101=PATH'"): explore(out_run, kin, cache=cache)
     ex = explore(out_run, targets=specs, cache=cache)                     # the data from run.json
     assert list(ex.targets) == ['ucf101', 'hmdb51'] and ex.targets['ucf101']['classes'] == sorted(class_list('ucf101'))
     res = evaluate_run(out_run, kin, specs, cv=True, progress=False, cache=cache)
-    assert (ex.cv['K'], ex.cv['tau'], ex.cv['rho']) == (res['K'], res['tau'], res['rho'])
+    assert ex.chosen == Constraints(res['K'], res['tau'], res['rho'])
     for t in ('ucf101', 'hmdb51'):                                       # the panel's numbers are rest_eval's
         te = TransferExplorer(ex, target=t)
         te.c.protocol.value = '0/50'
