@@ -231,7 +231,8 @@ def run(self:Evaluator, c:Constraints=Constraints(), splits:int=10, keep_scores:
     ("Top-1, top-5 and skewness on 0/100, their mean and std over the 0/50 splits, the classes left without an "
      "admissible seen class.")
     n = self.S.shape[0]
-    W, empty = self.weights(np.arange(n), c, empty=True)
+    A = c.solve(self.S)                                                # the program, solved once for 0/100
+    W, empty = c.weights(self.S, A)
     full, y = self.scores(np.arange(n), W)
     c1, c5, n1 = _credits(full, y)
     res = [_metrics(c1, c5, n1)]
@@ -245,8 +246,8 @@ def run(self:Evaluator, c:Constraints=Constraints(), splits:int=10, keep_scores:
             if len(changed): sc[changed] = self.scores(cls, Ws[changed])[0]
         res.append(_metrics(*_credits(sc, ys)))
     out = {**_summary(res, splits), 'K': c.K, 'tau': c.tau or 0., 'rho': c.rho, 'no_admissible': [int(j) for j in empty]}
-    # (unseen, videos) and each video's top-1 credit, videos as `self.y`
-    if keep_scores: out.update(scores=full, credit=c1)
+    # (unseen, videos), each video's top-1 credit (videos as `self.y`), and the adjacency
+    if keep_scores: out.update(scores=full, credit=c1, A=A)
     return out
 
 # %% ../nbs/07_evaluate.ipynb #2b78ef21

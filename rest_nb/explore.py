@@ -87,7 +87,7 @@ def explore(run:str|Path|None=None,   # a training run directory (default: the d
     return Exploration(inp['classes'], inp['P'], inp['E_seen'], inp['targets'], Constraints(cv['K'], cv['tau'], cv['rho']),
                        cv['cv_top1'], run and Path(run), Path(inp['data']))
 
-# %% ../nbs/08_explore.ipynb #aa80d86c
+# %% ../nbs/08_explore.ipynb #a11b7719
 _STATES_KEPT, _STATES_LOCK = 8, threading.Lock()                        # settings whose scores stay in memory
 
 def transfer_state(ex:Exploration, target:str, c:Constraints, protocol:str='0/100')->dict:
@@ -100,10 +100,10 @@ def transfer_state(ex:Exploration, target:str, c:Constraints, protocol:str='0/10
     if hit is None:
         ev, d = ex.evaluator(target), ex.targets[target]
         r = ev.run(c, splits=10 if protocol == '0/50' else 0, keep_scores=True)
-        sc, credit = r.pop('scores'), r.pop('credit')                   # each video's top-1 credit, ties shared
+        sc, credit, A = r.pop('scores'), r.pop('credit'), r.pop('A')   # each video's top-1 credit, ties shared
         n = len(d['classes'])
         per_class = np.bincount(ev.y, credit, minlength=n)/np.maximum(np.bincount(ev.y, minlength=n), 1)
-        hit = {**r, 'constraints': c, 'A': c.solve(d['S']), 'target': target, 'protocol': protocol, 'per_class': per_class, 'scores': sc}
+        hit = {**r, 'constraints': c, 'A': A, 'target': target, 'protocol': protocol, 'per_class': per_class, 'scores': sc}
         with _STATES_LOCK:                                             # a background thread may be adding one too
             while len(ex._states) >= _STATES_KEPT: ex._states.pop(next(iter(ex._states)), None)
             ex._states[key] = hit

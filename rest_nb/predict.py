@@ -191,7 +191,7 @@ def _scored(t:dict)->str: return f"{t['label']}{'*' if t.get('partial') else ''}
 def prediction_text(res:dict, compositions:int=4)->str:
     ("Predictions as text: each video's ranked labels (`*`: built from some of its words), the seen classes behind the "
      "winning one, then the skipped videos and the label notes.")
-    lines = [f"run {Path(res['run']).name}: K={res['K']} tau={res['tau']} rho={res['rho']} ({res['choice']}), "
+    lines = [f"run {Path(res['run']).name}: {Constraints(res['K'], res['tau'], res['rho']).text(' ')} ({res['choice']}), "
              f"{len(res['labels'])} label{'' if len(res['labels']) == 1 else 's'}"]
     for v in res['videos']:
         top, win = ', '.join(map(_scored, v['top'])), v['top'][0]
@@ -362,8 +362,8 @@ def run(self:PredictPanel):
                                      W.HTML(_video_html(v, res), layout=W.Layout(flex='1 1 240px', min_width='240px'))],
                                     layout=W.Layout(align_items='flex-start'))
                              for v in res['videos']]
-    self.status.value = (f"{len(res['videos'])} videos, {len(res['labels'])} labels, K={res['K']} "
-                         f"tau={res['tau']} rho={res['rho']}"
+    self.status.value = (f"{len(res['videos'])} videos, {len(res['labels'])} labels, "
+                         f"{Constraints(res['K'], res['tau'], res['rho']).text(' ')}"
                          f" ({res['choice']}); {1e3*(time.perf_counter() - t):.0f} ms, features "
                          f"{'from the cache' if res['features_from_cache'] else 'extracted'}"
                          + _notes_html([f"skipped {s['video']}: {s['reason']}" for s in res['skipped']]))
