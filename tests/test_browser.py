@@ -7,10 +7,11 @@ it drives /usr/bin/chromium). JupyterLab runs on 127.0.0.1 on a free port with a
 REST_NB_QUICK=1 so that the notebooks share the short demo run of the tests; the server is stopped (its whole process group)
 whatever happens. Screenshots go to test-artifacts/.
 """
-import json, os, re, shutil, subprocess, sys, time
+import json, re, shutil, subprocess, sys, time
 from pathlib import Path
 import pytest
 from conftest import BIN, ROOT
+from rest_nb.core import cache_dir
 sys.path.insert(0, str(ROOT/'tools'))
 import lab_driver
 from lab_driver import CHROMIUM, run_all                     # JupyterLab and Chromium start-up, shared with tools/browser_latency.py
@@ -68,9 +69,6 @@ def ran(lab, browser):
     finally:
         for v in r.values(): v['page'].close()
 
-def cache_root()->Path:
-    return Path(os.environ.get('REST_NB_CACHE') or Path.home()/'.cache'/'rest_nb')
-
 def test_notebooks_run_all(ran):
     "Every cell runs, no error output, no broken widget; 05 draws HTML progress bars and its graph; no unusable cache entry."
     t0 = time.time()
@@ -89,7 +87,7 @@ def test_notebooks_run_all(ran):
             assert any('image/png' in o.get('data', {}) for o in outputs(nb)), 'no live training graph'
             assert not any("Couldn't import ipywidgets" in ''.join(o.get('text', '')) for o in outputs(nb))
     # a frame cache the notebooks built names videos that are still there: none is left for a temporary folder
-    new = [i for i in cache_root().glob('frames/[!.]*/index.json') if i.stat().st_mtime >= t0]
+    new = [i for i in cache_dir().glob('frames/[!.]*/index.json') if i.stat().st_mtime >= t0]
     gone = {str(i.parent.name): v for i in new for v in json.loads(i.read_text()).get('videos', []) if not Path(v).exists()}
     assert not gone, f"frame caches of videos that no longer exist (no later run can use them): {gone}"
 
