@@ -22,14 +22,14 @@ $(STAMP): settings.ini setup.py
 
 install: $(STAMP)
 
-DEMO_SEED ?= 0
+DEMO_DRAW ?= 0
 
 # the whole pipeline on the embedded default (rest_demo): generate the benchmark into the cache, filter overlapping
 # source classes, train the tiny preset (once per cache: the notebooks reuse the run), extract features, choose
 # (tau, K, rho) by cross-validation, print the zero-shot results, the demo's promises and the time of each stage.
-# `make demo DEMO_SEED=1` draws another benchmark.
+# `make demo DEMO_DRAW=1` draws another benchmark.
 demo: install
-	$(BIN)/rest_demo --seed $(DEMO_SEED)
+	$(BIN)/rest_demo --draw $(DEMO_DRAW)
 
 # the nbdev invariants: library in sync with notebooks, notebooks clean, README generated
 check: install
@@ -39,8 +39,8 @@ check: install
 # then run the notebooks two at a time with one torch thread each (two processes of two threads on two cores
 # oversubscribe them and run several times slower).
 nbtest: install
-	$(BIN)/python -c "from rest_nb.train import demo_run; print('demo run (tests):', demo_run(quick=True))"
-	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing $(if $(FLAGS),--flags "$(FLAGS)",)
+	$(BIN)/python -c "from rest_nb.demo import demo_run; print('demo run (tests):', demo_run(quick=True))"
+	REST_NB_QUICK=1 OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing $(if $(FLAGS),--flags "$(FLAGS)",)
 
 pytest: install
 	$(BIN)/python -m pytest tests -q

@@ -8,13 +8,14 @@ import json, time
 from pathlib import Path
 import numpy as np
 from .core import atomic_write
-from .train import demo_bench, demo_run, run_history
+from .train import run_history
+from .demo import demo_bench, demo_run
 from .evaluate import transfer_inputs, evaluate_run, cosine_scores, topk_accuracy
 from .transfer import Constraints
 
 # %% auto #0
-__all__ = ['VARIANTS', 'TRAIN_SEEDS', 'BENCH_SEEDS', 'CLIPS', 'FIXED', 'ABLATION_RECIPE', 'METRICS', 'BASE', 'TABLES', 'CLAIMS',
-           'VARIANT_NAMES', 'FIGURE_ROWS', 'ablation_run', 'run_records', 'seed_stats', 'study_table',
+__all__ = ['VARIANTS', 'TRAIN_SEEDS', 'BENCH_SEEDS', 'CLIPS', 'FIXED', 'ABLATION_RECIPE', 'METRICS', 'BASELINE_ROW', 'TABLES',
+           'CLAIMS', 'VARIANT_NAMES', 'FIGURE_ROWS', 'ablation_run', 'run_records', 'seed_stats', 'study_table',
            'paired_difference', 'claims_table', 'seen_table', 'save_study', 'load_study', 'study_markdown', 'train_job',
            'study', 'study_figure']
 
@@ -76,42 +77,42 @@ def seed_stats(recs:list[dict], metric:str='top1_050', **where)->tuple[float, fl
     return float(np.nanmean(vals)), float(np.nanstd(vals)), int((~np.isnan(vals)).sum())
 
 # %% ../nbs/15_ablations.ipynb #0cf6dc65
-def _sel(variant, row='all constraints', clips=CLIPS[-1], choice='cv'):
+def _select(variant, row='all constraints', clips=CLIPS[-1], choice='cv'):
     return dict(variant=variant, row=row, clips=clips, choice=choice)
-BASE = 'semantic-space baseline'
+BASELINE_ROW = 'semantic-space baseline'
 
 TABLES = {
     'Table 3(a): transformer vs two-stream RNN / LSTM': ('top1_050', [
-        ('two-stream RNN', _sel('rnn'), 28.2), ('two-stream LSTM', _sel('lstm'), 29.7),
-        ('transformer (ResT)', _sel('rest'), 54.7)]),
+        ('two-stream RNN', _select('rnn'), 28.2), ('two-stream LSTM', _select('lstm'), 29.7),
+        ('transformer (ResT)', _select('rest'), 54.7)]),
     'Table 3(b): CLS / MLM, without transfer (semantic space) and with it': ('top1_050', [
-        ('CLS only, no transfer', _sel('cls', BASE), 47.4), ('MLM only, no transfer', _sel('mlm', BASE), 45.0),
-        ('CLS + MLM, no transfer', _sel('rest', BASE), 48.9),
-        ('CLS only, transfer (not in the paper)', _sel('cls'), None),
-        ('MLM only, transfer (not in the paper)', _sel('mlm'), None),
-        ('CLS + MLM, transfer (ResT)', _sel('rest'), 54.7)]),
+        ('CLS only, no transfer', _select('cls', BASELINE_ROW), 47.4), ('MLM only, no transfer', _select('mlm', BASELINE_ROW), 45.0),
+        ('CLS + MLM, no transfer', _select('rest', BASELINE_ROW), 48.9),
+        ('CLS only, transfer (not in the paper)', _select('cls'), None),
+        ('MLM only, transfer (not in the paper)', _select('mlm'), None),
+        ('CLS + MLM, transfer (ResT)', _select('rest'), 54.7)]),
     'Table 3(c): attention scheme': ('top1_050', [
-        ('cross attention', _sel('cross'), 39.0), ('single-modality attention (ResT)', _sel('rest'), 54.7)]),
+        ('cross attention', _select('cross'), 39.0), ('single-modality attention (ResT)', _select('rest'), 54.7)]),
     'Table 4(b): test clips': ('top1_050', [
-        ('1 clip', _sel('rest', clips=1), 54.0), (f'{CLIPS[-1]} clips (paper: 25)', _sel('rest'), 54.7)]),
+        ('1 clip', _select('rest', clips=1), 54.0), (f'{CLIPS[-1]} clips (paper: 25)', _select('rest'), 54.7)]),
     'Table 5: semantic space vs visual space (GloVe)': ('top1_050', [
-        ('semantic space S: nearest seen prototype, then S', _sel('rest', BASE), 48.6),
-        ('visual space V: transfer', _sel('rest'), 52.6)]),
+        ('semantic space S: nearest seen prototype, then S', _select('rest', BASELINE_ROW), 48.6),
+        ('visual space V: transfer', _select('rest'), 52.6)]),
     **{f'Table 8 ({name}): the constraints, 1 clip': (metric, [
-        (row, _sel('rest', row, 1), paper) for row, paper in zip(
+        (row, _select('rest', row, 1), paper) for row, paper in zip(
             ('reverse transfer', 'no constraints', 'constraint I only', 'constraints II + III only',
              'all constraints'), values)])
        for name, metric, values in (('top-1', 'top1_050', (36.3, 38.2, 50.7, 51.8, 54.0)),
                                     ('top-5', 'top5_050', (69.2, 73.9, 81.5, 74.4, 74.6)),
                                     ('hubness skewness', 'skew_050', (3.350, 2.235, 1.342, 1.290, 1.228)))},
     **{f'Table 8 at the fixed setting {FIXED.text()} ({name}), 1 clip': (metric, [
-        (row, _sel('rest', row, 1, 'fixed'), None) for row in ('no constraints', 'constraint I only',
+        (row, _select('rest', row, 1, 'fixed'), None) for row in ('no constraints', 'constraint I only',
                                                               'constraints II + III only', 'all constraints')])
        for name, metric in (('top-1', 'top1_050'), ('unseen classes left without an admissible seen '
                                                     'class, of 12', 'no_admissible'))},
     'Feature centring (not in the paper)': ('top1_050', [
-        ('all constraints', _sel('rest', clips=1), None),
-        ('all constraints, centred features', _sel('rest', 'all constraints, centred features', 1), None)]),
+        ('all constraints', _select('rest', clips=1), None),
+        ('all constraints, centred features', _select('rest', 'all constraints, centred features', 1), None)]),
 }
 
 # %% ../nbs/15_ablations.ipynb #4f0b1c31
@@ -134,27 +135,27 @@ def study_table(recs:list[dict], title:str)->str:
 
 # %% ../nbs/15_ablations.ipynb #3995aa07
 CLAIMS = [  # (claim, metric, configuration a, configuration b, the paper's a - b on UCF101 0/50)
-    ('transformer > two-stream RNN (3a)', 'top1_050', _sel('rest'), _sel('rnn'), 54.7 - 28.2),
-    ('transformer > two-stream LSTM (3a)', 'top1_050', _sel('rest'), _sel('lstm'), 54.7 - 29.7),
-    ('CLS + MLM > CLS only, no transfer (3b)', 'top1_050', _sel('rest', BASE), _sel('cls', BASE), 48.9 - 47.4),
-    ('CLS + MLM > MLM only, no transfer (3b)', 'top1_050', _sel('rest', BASE), _sel('mlm', BASE), 48.9 - 45.0),
-    ('transfer (V) > no transfer (S) (3b, 5)', 'top1_050', _sel('rest'), _sel('rest', BASE), 54.7 - 48.9),
-    ('single-modality > cross attention (3c)', 'top1_050', _sel('rest'), _sel('cross'), 54.7 - 39.0),
-    (f'{CLIPS[-1]} clips > 1 clip (4b)', 'top1_050', _sel('rest'), _sel('rest', clips=1), 54.7 - 54.0),
-    ('no constraints (V) > reverse transfer (S) (8)', 'top1_050', _sel('rest', 'no constraints', 1),
-     _sel('rest', 'reverse transfer', 1), 38.2 - 36.3),
-    ('constraint I > no constraints (8)', 'top1_050', _sel('rest', 'constraint I only', 1),
-     _sel('rest', 'no constraints', 1), 50.7 - 38.2),
-    ('constraints II + III > no constraints (8)', 'top1_050', _sel('rest', 'constraints II + III only', 1),
-     _sel('rest', 'no constraints', 1), 51.8 - 38.2),
-    ('all constraints > constraint I only (8)', 'top1_050', _sel('rest', 'all constraints', 1),
-     _sel('rest', 'constraint I only', 1), 54.0 - 50.7),
-    ('all constraints > constraints II + III only (8)', 'top1_050', _sel('rest', 'all constraints', 1),
-     _sel('rest', 'constraints II + III only', 1), 54.0 - 51.8),
-    ('skewness: reverse transfer (S) > no constraints (V) (8)', 'skew_050', _sel('rest', 'reverse transfer', 1),
-     _sel('rest', 'no constraints', 1), 3.350 - 2.235),
-    ('skewness: no constraints > all constraints (8)', 'skew_050', _sel('rest', 'no constraints', 1),
-     _sel('rest', 'all constraints', 1), 2.235 - 1.228),
+    ('transformer > two-stream RNN (3a)', 'top1_050', _select('rest'), _select('rnn'), 54.7 - 28.2),
+    ('transformer > two-stream LSTM (3a)', 'top1_050', _select('rest'), _select('lstm'), 54.7 - 29.7),
+    ('CLS + MLM > CLS only, no transfer (3b)', 'top1_050', _select('rest', BASELINE_ROW), _select('cls', BASELINE_ROW), 48.9 - 47.4),
+    ('CLS + MLM > MLM only, no transfer (3b)', 'top1_050', _select('rest', BASELINE_ROW), _select('mlm', BASELINE_ROW), 48.9 - 45.0),
+    ('transfer (V) > no transfer (S) (3b, 5)', 'top1_050', _select('rest'), _select('rest', BASELINE_ROW), 54.7 - 48.9),
+    ('single-modality > cross attention (3c)', 'top1_050', _select('rest'), _select('cross'), 54.7 - 39.0),
+    (f'{CLIPS[-1]} clips > 1 clip (4b)', 'top1_050', _select('rest'), _select('rest', clips=1), 54.7 - 54.0),
+    ('no constraints (V) > reverse transfer (S) (8)', 'top1_050', _select('rest', 'no constraints', 1),
+     _select('rest', 'reverse transfer', 1), 38.2 - 36.3),
+    ('constraint I > no constraints (8)', 'top1_050', _select('rest', 'constraint I only', 1),
+     _select('rest', 'no constraints', 1), 50.7 - 38.2),
+    ('constraints II + III > no constraints (8)', 'top1_050', _select('rest', 'constraints II + III only', 1),
+     _select('rest', 'no constraints', 1), 51.8 - 38.2),
+    ('all constraints > constraint I only (8)', 'top1_050', _select('rest', 'all constraints', 1),
+     _select('rest', 'constraint I only', 1), 54.0 - 50.7),
+    ('all constraints > constraints II + III only (8)', 'top1_050', _select('rest', 'all constraints', 1),
+     _select('rest', 'constraints II + III only', 1), 54.0 - 51.8),
+    ('skewness: reverse transfer (S) > no constraints (V) (8)', 'skew_050', _select('rest', 'reverse transfer', 1),
+     _select('rest', 'no constraints', 1), 3.350 - 2.235),
+    ('skewness: no constraints > all constraints (8)', 'skew_050', _select('rest', 'no constraints', 1),
+     _select('rest', 'all constraints', 1), 2.235 - 1.228),
 ]
 
 # %% ../nbs/15_ablations.ipynb #99570259
@@ -252,14 +253,14 @@ def study(variants=None, seeds=TRAIN_SEEDS, benches=BENCH_SEEDS, clips=CLIPS, ca
     return recs, {'train': train, 'evaluate': t2 - t1, 'wall': t2 - t0, 'procs': procs}
 
 # %% ../nbs/15_ablations.ipynb #b6649bc5
-FIGURE_ROWS = [('ResT', _sel('rest'), 54.7), ('RNN', _sel('rnn'), 28.2), ('LSTM', _sel('lstm'), 29.7),
-               ('CLS only\nno transfer', _sel('cls', BASE), 47.4), ('MLM only\nno transfer', _sel('mlm', BASE), 45.0),
-               ('ResT\nno transfer', _sel('rest', BASE), 48.9), ('cross\nattention', _sel('cross'), 39.0),
-               ('reverse\ntransfer', _sel('rest', 'reverse transfer', 1), 36.3),
-               ('no\nconstraints', _sel('rest', 'no constraints', 1), 38.2),
-               ('constraint I', _sel('rest', 'constraint I only', 1), 50.7),
-               ('constraints\nII + III', _sel('rest', 'constraints II + III only', 1), 51.8),
-               ('all\n1 clip', _sel('rest', clips=1), 54.0)]
+FIGURE_ROWS = [('ResT', _select('rest'), 54.7), ('RNN', _select('rnn'), 28.2), ('LSTM', _select('lstm'), 29.7),
+               ('CLS only\nno transfer', _select('cls', BASELINE_ROW), 47.4), ('MLM only\nno transfer', _select('mlm', BASELINE_ROW), 45.0),
+               ('ResT\nno transfer', _select('rest', BASELINE_ROW), 48.9), ('cross\nattention', _select('cross'), 39.0),
+               ('reverse\ntransfer', _select('rest', 'reverse transfer', 1), 36.3),
+               ('no\nconstraints', _select('rest', 'no constraints', 1), 38.2),
+               ('constraint I', _select('rest', 'constraint I only', 1), 50.7),
+               ('constraints\nII + III', _select('rest', 'constraints II + III only', 1), 51.8),
+               ('all\n1 clip', _select('rest', clips=1), 54.0)]
 
 def study_figure(recs:list[dict]):
     ("Grouped bars of 0/50 top-1 (mean ± std over seeds) per configuration, draw and target set, with the "

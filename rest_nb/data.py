@@ -531,7 +531,7 @@ def file_stamp(path:str|Path)->tuple[int, int]:
 # %% ../nbs/02_data.ipynb #7facd75a
 _FRAMES_FORMAT = 'rest_nb.frames/1'
 _CHUNK = 64                                                  # frames decoded and resized at a time
-JPEG_QUALITY = 90                                            # `FrameCache(jpeg=True)`: 13-17x smaller than uint8 frames
+JPEG_QUALITY = 90                                            # of `FrameCache(jpeg=True)`: 13-17x smaller than uint8 frames
 
 def _decode_video(job:tuple)->tuple:
     ("(frames with short side `short`, their shape (n, H', W', 3), frame start times, None) of one video: uint8 "
@@ -569,11 +569,10 @@ class FrameCache:
     ("Every frame of the videos of a `VideoList`, decoded once with decord and resized to `short_side`: a uint8 "
      "memory map, or JPEG shards.")
     def __init__(self, videos:VideoList, short_side:int, cache:str|Path|None=None, workers:int|None=None,
-                 jpeg:bool|int=False):   # store JPEGs: True (quality JPEG_QUALITY) or a quality 1-100; False: uint8
-        q = JPEG_QUALITY if jpeg is True else jpeg or None
-        if q is not None and not (isinstance(q, int) and 1 <= q <= 100):
-            raise ValueError(f"jpeg={jpeg!r}: expected True, False or a JPEG quality from 1 to 100")
-        self.videos, self.short_side, self.quality = videos, short_side, q
+                 jpeg:bool=False):       # JPEG shards (quality JPEG_QUALITY), as `train.frame_cache=jpeg`; False: uint8
+        if not isinstance(jpeg, bool): raise ValueError(f"jpeg={jpeg!r}: expected True (JPEG shards) or False (uint8 frames)")
+        self.videos, self.short_side, self.jpeg = videos, short_side, jpeg
+        q = JPEG_QUALITY if jpeg else None
         # resolved paths: the same folder given as `data/own` or as an absolute path is one cache
         recs = [(str(Path(r.path).resolve()), *file_stamp(r.path)) for r in videos.records]
         fmt = [_FRAMES_FORMAT, short_side, recs] + ([f'jpeg{q}'] if q else [])
@@ -591,7 +590,7 @@ class FrameCache:
         return [(str(r.path), e['error']) for r, e in zip(self.videos.records, self.index['entries']) if 'error' in e]
     def __repr__(self):
         return (f"FrameCache({len(self)} videos, {self.index['frames']} frames, {self.nbytes/2**20:.0f} MiB of "
-                f"{f'JPEG q{self.quality}' if self.quality else 'uint8'} at short side {self.short_side}, "
+                f"{f'JPEG q{JPEG_QUALITY}' if self.jpeg else 'uint8'} at short side {self.short_side}, "
                 f"{len(self.unreadable())} unreadable)")
 
 # %% ../nbs/02_data.ipynb #40a38b9b
@@ -640,11 +639,11 @@ def _build(self:FrameCache, workers:int|None=None):
     shutil.rmtree(tmp, ignore_errors=True)
     new = tmp.with_name(tmp.name + '.new')                  # named for this machine before it can look like a stale build
     shutil.rmtree(new, ignore_errors=True); new.mkdir(); (new/'.host').write_text(socket.gethostname()); new.rename(tmp)
-    jobs = [(str(r.path), self.short_side, self.quality) for r in self.videos.records]
+    jobs = [(str(r.path), self.short_side, JPEG_QUALITY if self.jpeg else None) for r in self.videos.records]
     workers = min(workers or os.cpu_count() or 1, len(jobs))
     entries, nbytes, nframes = [], 0, 0
     # JPEG byte offsets go to disk video by video (Kinetics-700: ~200M frames, too many for a Python list)
-    oh = open(tmp/'offsets.i64', 'wb') if self.quality else None
+    oh = open(tmp/'offsets.i64', 'wb') if self.jpeg else None
     if oh: oh.write(np.zeros(1, np.int64).tobytes())
     with open(tmp/self._file, 'wb') as fh, open(tmp/'times.f64', 'wb') as th:
         if workers > 1:
@@ -654,7 +653,7 @@ def _build(self:FrameCache, workers:int|None=None):
         try:
             for frames, shape, times, err in results:
                 if err is not None: entries.append({'error': err}); continue
-                if self.quality:                                     # JPEGs one after another, and where each ends
+                if self.jpeg:                                        # JPEGs one after another, and where each ends
                     for b in frames: fh.write(b)
                     oh.write((nbytes + np.cumsum([len(b) for b in frames], dtype=np.int64)).tobytes())
                 else: fh.write(frames)
@@ -664,7 +663,7 @@ def _build(self:FrameCache, workers:int|None=None):
         finally:
             if pool is not None: pool.terminate()
             if oh: oh.close()
-    index = {'format': _FRAMES_FORMAT, 'short_side': self.short_side, 'quality': self.quality, 'bytes': nbytes,
+    index = {'format': _FRAMES_FORMAT, 'short_side': self.short_side, 'quality': JPEG_QUALITY if self.jpeg else None, 'bytes': nbytes,
              'frames': nframes, 'videos': [j[0] for j in jobs], 'entries': entries}
     (tmp/'index.json').write_text(json.dumps(index))
     try: os.replace(tmp, self.dir)
@@ -672,7 +671,7 @@ def _build(self:FrameCache, workers:int|None=None):
     except OSError: shutil.rmtree(tmp, ignore_errors=True)
 
 @patch(as_prop=True)
-def _file(self:FrameCache)->str: return 'frames.jpg' if self.quality else 'frames.u8'
+def _file(self:FrameCache)->str: return 'frames.jpg' if self.jpeg else 'frames.u8'
 
 # %% ../nbs/02_data.ipynb #373ae8db
 @patch
@@ -680,7 +679,7 @@ def _open(self:FrameCache):
     "Memory-map the frames, times and JPEG offsets (nothing is read until a clip asks for it)."
     mm = lambda name, dt, n: np.memmap(self.dir/name, dtype=dt, mode='r') if n else np.zeros(0, dt)
     self.data, self.times = mm(self._file, np.uint8, self.nbytes), mm('times.f64', np.float64, self.index['frames'])
-    self.offsets = mm('offsets.i64', np.int64, self.index['frames'] + 1) if self.quality else None
+    self.offsets = mm('offsets.i64', np.int64, self.index['frames'] + 1) if self.jpeg else None
 
 @patch
 def video(self:FrameCache, i:int, min_frames:int=1)->CachedVideo:
@@ -690,7 +689,7 @@ def video(self:FrameCache, i:int, min_frames:int=1)->CachedVideo:
     n, h, w, c = e['shape']
     if n < min_frames: raise VideoError(path, f'{n} frame(s), fewer than min_frames={min_frames}')
     t = e['time_offset']
-    if self.quality: frames = JpegFrames(self.data, self.offsets[t:t + n + 1], path)
+    if self.jpeg: frames = JpegFrames(self.data, self.offsets[t:t + n + 1], path)
     else: frames = self.data[e['offset']:e['offset'] + n*h*w*c].reshape(n, h, w, c)
     return CachedVideo(frames, self.times[t:t + n])
 
@@ -834,7 +833,7 @@ def _reduced_clip(sampler:ClipSampler, path, rng):
 # %% ../nbs/02_data.ipynb #37249356
 def _jpeg_batch(fc:FrameCache, n:int)->list[torch.Tensor]:
     "The first `n` JPEGs of a JPEG `FrameCache` (the whole cache if smaller), as byte tensors."
-    if not fc.quality: raise ValueError(f"{fc!r} stores uint8 frames: build it with jpeg=True")
+    if not fc.jpeg: raise ValueError(f"{fc!r} stores uint8 frames: build it with jpeg=True")
     o = fc.offsets
     return [torch.from_numpy(np.array(fc.data[o[k]:o[k + 1]])) for k in range(min(n, len(o) - 1))]
 

@@ -14,18 +14,18 @@ import torch
 from fastprogress.fastprogress import progress_bar
 from .core import Config, ClipConfig, cache_dir, atomic_write, autocast_dtype, console_script, default_device
 from .data import VideoList, VideoDataset, FrameCache, frame_cache_for, video_loader, SkipLog, file_stamp, first_few
-from .transfer import Constraints, constraint_text, check_transfer
+from .transfer import Constraints, constraint_text, as_relatedness
 from .semantic import relatedness
-from .runs import LoadedRun, load_run, run_data, load_run_data
+from .runs import LoadedRun, load_run, data_of_run, load_run_data
 
 # %% auto #0
-__all__ = ['TIE_TOL', 'TRANSFER_ROWS', 'DEFAULT_GRID', 'ROW_GRIDS', 'TARGET_STYLES', 'DEMO_PROMISES', 'FEATURES_FORMAT',
-           'extract_features', 'l2n', 'cosine_scores', 'tie_groups', 'topk_share', 'topk_accuracy', 'confusion',
+__all__ = ['TIE_TOL', 'TRANSFER_ROWS', 'DEFAULT_GRID', 'ROW_GRIDS', 'TARGET_STYLES', 'FEATURES_FORMAT', 'extract_features',
+           'l2_normalize', 'cosine_scores', 'tie_groups', 'topk_share', 'topk_accuracy', 'confusion',
            'per_class_accuracy', 'hubness', 'split_050', 'Evaluator', 'baseline_credits', 'reverse_scores',
            'fixed_choices', 'ablation_table', 'cross_validate', 'ablation_choices', 'cached_features', 'read_target',
            'skipped_text', 'target_entry', 'transfer_inputs', 'evaluate_run', 'results_text', 'table2_text',
-           'rest_features', 'rest_eval', 'demo_checks', 'checks_text', 'rest_demo', 'write_features', 'inputs_text',
-           'read_features', 'VideoResNet', 'extractor_inputs']
+           'rest_features', 'rest_eval', 'write_features', 'inputs_text', 'read_features', 'VideoResNet',
+           'extractor_inputs']
 
 # %% ../nbs/07_evaluate.ipynb #9dc0b656
 @torch.no_grad()
@@ -53,14 +53,14 @@ def extract_features(model, videos:VideoList, clip:ClipConfig, clips:int=1, batc
             'skipped': sorted(log.skipped.items())}
 
 # %% ../nbs/07_evaluate.ipynb #c2838b7f
-def l2n(X:np.ndarray, dtype=np.float32)->np.ndarray:
+def l2_normalize(X:np.ndarray, dtype=np.float32)->np.ndarray:
     "Rows scaled to unit length (zero rows stay zero), as `dtype`."
     X = np.asarray(X, dtype=dtype)
     return X/np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
 
 def cosine_scores(X:np.ndarray, protos:np.ndarray)->np.ndarray:
     "Cosine similarity of every video (rows) to every prototype (columns), in float64 as every score (see `TIE_TOL`)."
-    return l2n(X, np.float64) @ l2n(protos, np.float64).T
+    return l2_normalize(X, np.float64) @ l2_normalize(protos, np.float64).T
 
 # %% ../nbs/07_evaluate.ipynb #400ebf58
 TIE_TOL = 1e-12  # float64 scores joined by gaps this small are tied (see the measurements at the end)
@@ -154,16 +154,16 @@ class Evaluator:
         X, P = np.asarray(X), np.asarray(P, dtype)                          # X as given: normalised in blocks below
         if X.shape[1] != P.shape[1]:
             raise ValueError(f"features have dimension {X.shape[1]}, seen prototypes {P.shape[1]}")
-        S = check_transfer(S)
+        S = as_relatedness(S)
         if S.shape[1] != len(P):
             raise ValueError(f"relatedness has {S.shape[1]} seen columns, there are {len(P)} seen prototypes")
         if center: mu = P.mean(0); X, P = X - mu, P - mu                 # centring: a standard hubness remedy
         y = np.asarray(y)
         order = np.argsort(y, kind='stable')                               # videos grouped by class
         self.y, self.S, self.order = y[order], S, order
-        self.Gt = np.empty((len(P), len(X)), dtype)                        # (seen, videos): G = X P^T, transposed,
+        self.seen_scores = np.empty((len(P), len(X)), dtype)                        # (seen, videos): G = X P^T, transposed,
         for a in range(0, len(X), 4096):                                   # in blocks of videos (no large temporaries)
-            self.Gt[:, a:a + 4096] = P @ l2n(X[order[a:a + 4096]], dtype).T
+            self.seen_scores[:, a:a + 4096] = P @ l2_normalize(X[order[a:a + 4096]], dtype).T
         self.gram = (P @ P.T).astype(np.float64)                           # (seen, seen)
         self.start = np.searchsorted(self.y, np.arange(S.shape[0] + 1))    # class c's videos: start[c]:start[c+1]
 
@@ -185,16 +185,16 @@ def scores(self:Evaluator, cls:np.ndarray, W:np.ndarray,
     nnz = (W != 0).sum(1)
     # dense rows, or a product too small to repay building a sparse matrix: products over the classes' blocks
     if (nnz.max() > 32 or W.size*len(y) < 2**22) if dense is None else dense:
-        Wn = (W/np.sqrt(np.einsum('js,js->j', W @ self.gram, W))[:, None]).astype(self.Gt.dtype)
-        return (Wn @ self.Gt if full else np.concatenate([Wn @ self.Gt[:, a:b] for a, b in blocks], axis=1)), y
+        Wn = (W/np.sqrt(np.einsum('js,js->j', W @ self.gram, W))[:, None]).astype(self.seen_scores.dtype)
+        return (Wn @ self.seen_scores if full else np.concatenate([Wn @ self.seen_scores[:, a:b] for a, b in blocks], axis=1)), y
     k = int(nnz.max())                                                 # sparse rows: a sparse product, rows of G^T used
     idx = np.argsort(W == 0, axis=1, kind='stable')[:, :k]             # each row's selected seen classes first
     w = np.take_along_axis(W, idx, 1)
     wn = w/np.sqrt(np.einsum('jr,jrs,js->j', w, self.gram[idx[:, :, None], idx[:, None, :]], w))[:, None]
-    G = self.Gt
+    G = self.seen_scores
     if not full:                                                       # only the videos of `cls`, only the rows used
         used = np.unique(idx)
-        G, idx = self.Gt[np.ix_(used, np.concatenate([np.arange(a, b) for a, b in blocks]))], np.searchsorted(used, idx)
+        G, idx = self.seen_scores[np.ix_(used, np.concatenate([np.arange(a, b) for a, b in blocks]))], np.searchsorted(used, idx)
     M = scipy.sparse.csr_matrix((wn.astype(G.dtype).ravel(), idx.ravel(), np.arange(0, idx.size + 1, k)), (len(W), len(G)))
     return M @ G, y
 
@@ -223,11 +223,11 @@ def _summary(res:list, splits:int)->dict:
 @patch
 def seen_cosines(self:Evaluator)->np.ndarray:
     "Cosine of every video with every seen prototype, (seen, videos)."
-    return self.Gt/np.sqrt(np.diag(self.gram))[:, None].astype(self.Gt.dtype)
+    return self.seen_scores/np.sqrt(np.diag(self.gram))[:, None].astype(self.seen_scores.dtype)
 
 # %% ../nbs/07_evaluate.ipynb #1ae0359f
 @patch
-def run(self:Evaluator, c:Constraints=Constraints(), splits:int=10, keep_scores:bool=False)->dict:
+def evaluate(self:Evaluator, c:Constraints=Constraints(), splits:int=10, keep_scores:bool=False)->dict:
     ("Top-1, top-5 and skewness on 0/100, their mean and std over the 0/50 splits, the classes left without an "
      "admissible seen class.")
     n = self.S.shape[0]
@@ -271,7 +271,7 @@ def reverse_scores(ev:Evaluator, E_unseen:np.ndarray, E_seen:np.ndarray, rho:int
     sem = w.T @ E                                                        # (videos, dim)
     none = np.flatnonzero(w.sum(0) <= 0)                                 # no positive cosine: the nearest seen label(s)
     if len(none): sem[none] = topk_share(C[:, none], 1).T @ E
-    full = l2n(E_unseen, np.float64) @ l2n(sem, np.float64).T            # (unseen, videos)
+    full = l2_normalize(E_unseen, np.float64) @ l2_normalize(sem, np.float64).T            # (unseen, videos)
     return lambda cls: ev.restrict(full[cls], cls)
 
 # %% ../nbs/07_evaluate.ipynb #d7bb7421
@@ -288,11 +288,11 @@ def ablation_table(X, y, P, S, E_unseen, E_seen, choices:dict, splits:int=10)->l
     ("One row per variant of the paper's Table 8 (plus the semantic-space baseline and feature centring), each with "
      "its (K, tau, rho).")
     ev, a = Evaluator(X, y, P, S), choices['all constraints']
-    run = lambda c, e=ev: e.run(Constraints(c['K'], c['tau'], c['rho']), splits)
+    run = lambda c, e=ev: e.evaluate(Constraints(c['K'], c['tau'], c['rho']), splits)
     rev = reverse_scores(ev, E_unseen, E_seen, a['rho'])
     rows = [('semantic-space baseline', 'S', ev.protocols(baseline_credits(ev), splits), {}),
             ('reverse transfer', 'S', ev.protocols(lambda cls: _credits(*rev(cls)), splits), {'rho': a['rho']}),
-            ('no constraints', 'V', ev.run(Constraints(None, None, None), splits), dict(K=None, tau=0., rho=None)),
+            ('no constraints', 'V', ev.evaluate(Constraints(None, None, None), splits), dict(K=None, tau=0., rho=None)),
             *[(name, 'V', run(choices[name]), choices[name]) for name in TRANSFER_ROWS],
             ('all constraints, centred features', 'V', run(a, Evaluator(X, y, P, S, center=True)), a)]
     return [{'variant': name, 'space': sp, 'K': c.get('K'), 'tau': c.get('tau'), 'rho': c.get('rho'),
@@ -320,7 +320,7 @@ def cross_validate(X_train, y_train, X_val, y_val, E_seen, grid:dict|None=None, 
         S = np.asarray(E_seen, np.float64)[held] @ np.asarray(E_seen, np.float64)[rest].T
         ev = Evaluator(X_val[keep_v], remap_h[y_val[keep_v]], P, S)
         for p, (K, tau, rho) in enumerate(points):
-            acc[f, p] = ev.run(Constraints(K, tau, rho), splits=0)['0/100']['top1']
+            acc[f, p] = ev.evaluate(Constraints(K, tau, rho), splits=0)['0/100']['top1']
     mean = acc.mean(0)
     b = int(np.flatnonzero(mean >= mean.max() - TIE_TOL)[0])             # the first of the best, in grid order
     best = points[b]
@@ -482,7 +482,7 @@ def transfer_inputs(run:str|Path, data:str|Path|None=None, targets:list[str]|Non
      "(`read_target` specs).")
     from rest_nb.semantic import load_vectors
     run = Path(run)
-    rd = run_data(run, data)                                            # the run's classes, no filter rerun
+    rd = data_of_run(run, data)                                            # the run's classes, no filter rerun
     info = json.loads((run/'run.json').read_text())
     data = Path(data or info['data'])
     vectors = vectors or info['vectors']
@@ -694,58 +694,6 @@ def rest_eval(
                **({'by_clips': {str(n): v for n, v in by_clips.items()}} if len(by_clips) > 1 else {})}
         with atomic_write(out) as tmp: tmp.write_text(json.dumps(res, indent=1, default=float))
     _report_skipped(by_clips, None if features else Path(run), out, features)
-
-# %% ../nbs/07_evaluate.ipynb #6ea655a4
-DEMO_PROMISES = {'seen': 0.50, 'transfer': 0.45, 'margin': 0.10}
-
-def demo_checks(res:dict, best_val_acc:float)->list[tuple[str, float, float]]:
-    ("(what, measured, required) for each promise of the demo, from `evaluate_run` results and the run's best seen "
-     "val accuracy.")
-    rows = [('seen-class val top-1', best_val_acc, DEMO_PROMISES['seen'])]
-    for t, r in res['targets'].items():
-        v = {row['variant']: row['0/100 top1'] for row in r['table']}
-        rows += [(f'{t}: transfer 0/100 top-1', v['all constraints'], DEMO_PROMISES['transfer']),
-                 (f'{t}: transfer minus semantic-space baseline', v['all constraints'] - v['semantic-space baseline'],
-                  DEMO_PROMISES['margin'])]
-    return rows
-
-def checks_text(rows)->str:
-    "The promises as text, one line each, met or not."
-    return '\n'.join(f"  {'met    ' if m >= need - 1e-12 else 'NOT MET'}  {what:45s} {m:6.3f}  (at least "
-                     f"{need:.2f})" for what, m, need in rows)
-
-# %% ../nbs/07_evaluate.ipynb #69ce99a3
-@console_script
-def rest_demo(
-    seed:int=0,              # benchmark seed: 0 is the default benchmark, others draw other videos and class splits
-    data:str=None,           # a rest_synth benchmark to use instead of the cached default one
-    quick:bool=False,        # the short run of the test suite (1 + 7 epochs)
-    out:str=None,            # also write the results JSON here (it is always written into the run directory)
-):
-    ("The whole pipeline on the embedded benchmark: generate, filter, train (once per cache), cross-validate, "
-     "evaluate; timed.")
-    from rest_nb.train import demo_bench, demo_run
-    clock, t = {}, time.perf_counter()
-    def lap(stage):
-        nonlocal t
-        clock[stage] = time.perf_counter() - t; t = time.perf_counter()
-    data = Path(data) if data else demo_bench(seed); lap('generate')
-    rd = load_run_data(data); lap('filter')
-    print(f"benchmark {data}: {len(rd.classes)} seen classes after the overlap filter removed "
-          f"{len(rd.removed)}", flush=True)
-    # progress bars in a terminal only
-    run = demo_run(data, quick=quick, progress=sys.stdout.isatty()); lap('train')
-    res = evaluate_run(run, data, cv=True, progress=False); t = time.perf_counter()
-    clock.update(res['seconds'])
-    best = json.loads((run/'summary.json').read_text())['best_val_acc']
-    res['demo'] = {'seconds': {k: round(v, 1) for k, v in clock.items()}, 'best_val_acc': best,
-                   'checks': [dict(what=w, measured=m, required=r) for w, m, r in demo_checks(res, best)]}
-    for path in [run/'results.json'] + ([Path(out)] if out else []):
-        with atomic_write(path) as tmp: tmp.write_text(json.dumps(res, indent=1, default=float))
-    print(results_text(res))
-    print(f"\nrun {run}\n\npromises of the demo:\n" + checks_text(demo_checks(res, best)))
-    print("\nwall time (s): " + ', '.join(f"{k} {v:.1f}" for k, v in clock.items())
-          + f"; total {sum(clock.values()):.1f}")
 
 # %% ../nbs/07_evaluate.ipynb #5cc58e38
 FEATURES_FORMAT = 'rest_nb.features/1'
@@ -971,7 +919,7 @@ def extractor_inputs(model,                       # any module with `features(cl
      "filter of `rest_train`; then `write_features`.")
     from rest_nb.semantic import load_vectors, DEFAULT_VECTORS
     if run is not None:
-        rd, info = run_data(run, data), json.loads((Path(run)/'run.json').read_text())
+        rd, info = data_of_run(run, data), json.loads((Path(run)/'run.json').read_text())
         data, vectors = Path(data or info['data']), vectors or info['vectors']
     else:
         if data is None: raise ValueError("extractor_inputs: give data (the source videos) or a run")

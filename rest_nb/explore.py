@@ -17,7 +17,8 @@ from .core import cache_dir, atomic_write
 from .data import open_video, read_frames, VideoError
 from .semantic import relatedness, normalise_label
 from .transfer import Constraints, constraint_text, knn_mask, relative_ratio, composite_weights, composite_prototypes
-from .evaluate import Evaluator, transfer_inputs, cross_validate, confusion, l2n
+from .evaluate import Evaluator, transfer_inputs, cross_validate, confusion, l2_normalize
+from .demo import demo_run, demo_bench
 
 # %% auto #0
 __all__ = ['PROTOCOLS', 'MAP_KEY', 'SHOW', 'ucf_scale', 'Exploration', 'explore', 'transfer_state', 'composition',
@@ -73,7 +74,6 @@ def explore(run:str|Path|None=None,   # a training run directory (default: the d
         run = inp.get('run')
     else:
         if run is None:
-            from rest_nb.train import demo_run, demo_bench
             data = Path(data) if data is not None else demo_bench(cache=cache)
             run = demo_run(data, cache=cache)
         elif data is None: data = json.loads((Path(run)/'run.json').read_text())['data']
@@ -98,7 +98,7 @@ def transfer_state(ex:Exploration, target:str, c:Constraints, protocol:str='0/10
     with _STATES_LOCK: hit = ex._states.get(key)
     if hit is None:
         ev, d = ex.evaluator(target), ex.targets[target]
-        r = ev.run(c, splits=10 if protocol == '0/50' else 0, keep_scores=True)
+        r = ev.evaluate(c, splits=10 if protocol == '0/50' else 0, keep_scores=True)
         sc, credit, A = r.pop('scores'), r.pop('credit'), r.pop('A')   # each video's top-1 credit, ties shared
         n = len(d['classes'])
         per_class = np.bincount(ev.y, credit, minlength=n)/np.maximum(np.bincount(ev.y, minlength=n), 1)
@@ -641,7 +641,7 @@ def embed_2d(X:np.ndarray, method:str='tsne', seed:int=0, cache=None)->np.ndarra
 def place(Q:np.ndarray, X:np.ndarray, Y:np.ndarray, k:int=10)->np.ndarray:
     ("Map positions of new points Q: the similarity-weighted mean position Y of their k most cosine-similar "
      "fitted points X.")
-    sim = l2n(Q) @ l2n(X).T
+    sim = l2_normalize(Q) @ l2_normalize(X).T
     k = min(k, X.shape[0])
     idx = np.argpartition(-sim, k - 1, axis=1)[:, :k]
     w = np.clip(np.take_along_axis(sim, idx, 1), 0, None) + 1e-6
@@ -878,7 +878,7 @@ def select(self:ConfusionExplorer, row:int|None=None, col:int|None=None):
     if self.cls.value not in d['classes']: return
     j = d['classes'].index(self.cls.value)
     pred_to = None if col is None else int(o[col])
-    E = l2n(d['E'])
+    E = l2_normalize(d['E'])
     conf = [(k, self.C[j, k]) for k in np.argsort(-self.C[j]) if k != j and self.C[j, k] > 0][:5]
     rows = ''.join(f"<tr><td>{html.escape(d['classes'][k])}</td><td>{n:.1f}</td><td>{float(E[j] @ E[k]):.2f}</td></tr>"
                    for k, n in conf)
@@ -944,13 +944,13 @@ def paper_scale(seed:int=0, dim:int=768, vectors=None)->Exploration:
     E_s = embed_labels(seen, kv, 'kinetics')
     rng = np.random.default_rng(seed)
     R = rng.normal(size=(E_s.shape[1], dim)).astype(np.float32)
-    centre = lambda E: l2n(l2n(E @ R) + 1.3*l2n(rng.normal(size=(len(E), dim)).astype(np.float32)))
+    centre = lambda E: l2_normalize(l2_normalize(E @ R) + 1.3*l2_normalize(rng.normal(size=(len(E), dim)).astype(np.float32)))
     targets = {}
     for name, n in (('ucf101', 13320), ('hmdb51', 6766)):
         classes = sorted(class_list(name))
         E = embed_labels(classes, kv, name)
         y, paths = _paper_videos(name, classes, n)
-        X = l2n(centre(E)[y] + 1.4*l2n(rng.normal(size=(n, dim)).astype(np.float32)))
+        X = l2_normalize(centre(E)[y] + 1.4*l2_normalize(rng.normal(size=(n, dim)).astype(np.float32)))
         targets[name] = {'classes': classes, 'X': X, 'y': y, 'paths': paths, 'E': E, 'S': relatedness(E, E_s),
                          'skipped': []}
     ex = Exploration(seen, centre(E_s), E_s, targets, Constraints(5, 0.9, 3), choice="paper's")

@@ -19,6 +19,7 @@ from .transfer import Constraints, parse_constraint, composite_prototypes
 from .runs import LoadedRun
 from .evaluate import (cached_features, transfer_inputs, ablation_choices, cosine_scores,
                               skipped_text)
+from .demo import demo_run
 
 # %% auto #0
 __all__ = ['LABEL_POLICY', 'Predictor', 'predictor', 'label_policy', 'label_notes', 'video_files', 'NoUsableVideo', 'predict',
@@ -53,7 +54,6 @@ def predictor(run:str|Path|None=None, vectors=None, device=None, cache=None,
     "A `Predictor` for `run` (default or 'demo': the demo run, trained once per cache)."
     device = default_device(device)                                   # a device that is not there: before any work
     if run is None or str(run) == 'demo':
-        from rest_nb.train import demo_run
         run = demo_run(cache=cache)
     run = Path(run)
     inp = transfer_inputs(run, targets=[], vectors=vectors, device=device, progress=False, cache=cache, trust=trust)
@@ -271,13 +271,13 @@ class PredictPanel:
         self.status, self.results = W.HTML(), W.VBox()
         self.folder.observe(lambda _: self._list(), names='value')
         self.videos.observe(lambda _: self._show_chosen(), names='value')
-        self.button.on_click(lambda _: self.run())
+        self.button.on_click(lambda _: self.predict_chosen())
         self._list(videos)
         self.widget = W.VBox([W.HBox([W.VBox([self.labels, self.policy]),
                                       W.VBox([self.folder, self.videos, self.chosen, self.strict, self.button])],
                                      layout=W.Layout(align_items='flex-start')),
                               self.status, self.results])
-        self.run()
+        self.predict_chosen()
     def _ipython_display_(self): display(self.widget)
 
     def _list(self, first:int=0):
@@ -345,7 +345,7 @@ def _video_html(v:dict, res:dict)->str:
 
 # %% ../nbs/13_predict.ipynb #b69c7788
 @patch
-def run(self:PredictPanel):
+def predict_chosen(self:PredictPanel):
     "Predict the chosen videos among the typed labels, and show each one, with the skipped videos and the label notes."
     from rest_nb.explore import frames_png
     t = time.perf_counter()

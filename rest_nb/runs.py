@@ -17,7 +17,7 @@ from .semantic import DEFAULT_VECTORS, load_vectors, embed_labels, filter_overla
 from .model import build_model
 
 # %% auto #0
-__all__ = ['CHECKPOINT_FORMAT', 'RunData', 'source_videos', 'load_run_data', 'run_data', 'drop_unusable_classes',
+__all__ = ['CHECKPOINT_FORMAT', 'RunData', 'source_videos', 'load_run_data', 'data_of_run', 'drop_unusable_classes',
            'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'LoadedRun', 'load_run']
 
 # %% ../nbs/04a_runs.ipynb #9ff94edd
@@ -101,7 +101,7 @@ def load_run_data(data:str|Path, targets:list[str]|None=None, threshold:float=0.
     return RunData(_restrict(train, kept), _restrict(val, kept), kept, [normalise_label(c, style) for c in kept],
                    removed, tnames, style, annotated=annotated)
 
-def run_data(run:str|Path, data:str|Path|None=None)->RunData:
+def data_of_run(run:str|Path, data:str|Path|None=None)->RunData:
     ("The seen side of a finished run, as it trained: its classes (`classes.json`) on `data` (default: the run's "
      "own), no filter rerun.")
     run = Path(run)

@@ -261,7 +261,9 @@ def write_video(frames:np.ndarray, # uint8 (T, H, W, 3) RGB frames
         with av.open(str(tmp), 'w', format={'.mkv': 'matroska', '.avi': 'avi'}.get(path.suffix, 'mp4')) as c:
             s = c.add_stream(codec, rate=fps)
             s.height, s.width, s.pix_fmt = frames.shape[1], frames.shape[2], pix_fmt
-            if codec == 'libx264': s.options = {'crf': str(crf), 'threads': '1'}
+            # one thread, and no macroblock tree: with it, x264 encodes the same frames into different files from
+            # one call to the next (measured: 2-3 outcomes in 12 encodes), so two generations would differ
+            if codec == 'libx264': s.options = {'crf': str(crf), 'threads': '1', 'x264-params': 'mbtree=0'}
             tb = fractions.Fraction(1, int(round(fps))) if float(fps).is_integer() else fractions.Fraction(fps).limit_denominator(1000)**-1
             s.codec_context.time_base = tb
             for k, f in enumerate(frames):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_train.ipynb #8ac9872e
 from __future__ import annotations
-import dataclasses, hashlib, json, math, os, random, re, signal, sys, time
+import dataclasses, json, math, os, random, re, signal, sys, time
 from pathlib import Path
 import numpy as np
 import torch
@@ -25,12 +25,12 @@ from .semantic import DEFAULT_VECTORS
 from .runs import (RunData, load_run_data, drop_unusable_classes, CheckpointError, CHECKPOINT_FORMAT,
                           save_checkpoint, load_checkpoint)
 from .model import build_model, Tokenizer, mask_words, rest_loss, FrameEncoder
-from .synth import SynthConfig, make_benchmark
+
 
 # %% auto #0
-__all__ = ['DEMO_QUICK', 'LabelledClips', 'collate_labelled', 'EpochSampler', 'dist_info', 'init_distributed', 'NonFiniteLoss',
-           'WarmupNet', 'Trainer', 'usable_data', 'frame_caches', 'missing_videos', 'train', 'run_history', 'plot_runs',
-           'demo_bench', 'demo_run', 'rest_train', 'rest_frames']
+__all__ = ['LabelledClips', 'collate_labelled', 'EpochSampler', 'dist_info', 'init_distributed', 'NonFiniteLoss', 'WarmupNet',
+           'Trainer', 'usable_data', 'frame_caches', 'missing_videos', 'train', 'run_history', 'plot_runs',
+           'rest_train', 'rest_frames']
 
 # %% ../nbs/05_train.ipynb #a239670f
 class LabelledClips(Dataset):
@@ -589,48 +589,6 @@ def plot_runs(runs:dict, ax=None, x:str='elapsed'):
            ylabel='seen-class val accuracy', ylim=(0, 1))
     ax.grid(alpha=0.3); ax.legend(fontsize=8)
     return ax.figure
-
-# %% ../nbs/05_train.ipynb #d8c4757e
-DEMO_QUICK = ['train.warmup_epochs=1', 'train.joint_epochs=7']   # the shorter demo run of nbdev_test
-
-class _Lock:
-    "An exclusive advisory lock on a file, held inside a `with` block: one process works, the others wait."
-    def __init__(self, path:Path): self.path = Path(path)
-    def __enter__(self):
-        import fcntl
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.f = open(self.path, 'a'); fcntl.flock(self.f, fcntl.LOCK_EX); return self
-    def __exit__(self, *_): self.f.close()
-
-def demo_bench(seed:int=0, cache:str|Path|None=None)->Path:
-    "The default synthetic benchmark (`rest_synth`'s defaults, `seed` for another draw), generated once into the cache."
-    cfg = SynthConfig(seed=seed)
-    key = hashlib.sha1(json.dumps(dataclasses.asdict(cfg)).encode()).hexdigest()[:10]
-    out = cache_dir(cache)/'demo'/f'bench-{key}'
-    with _Lock(out.with_name(out.name + '.lock')): make_benchmark(out, cfg)
-    return out
-
-# %% ../nbs/05_train.ipynb #8f1194ff
-def demo_run(data:str|Path|None=None, # a rest_synth benchmark (default: `demo_bench()`)
-             quick:bool|None=None,    # the shorter run (default: under nbdev_test (IN_TEST) or REST_NB_QUICK=1)
-             cache:str|Path|None=None, progress:bool=False,
-             overrides:list|None=None, # settings changed from `tiny` (how the recipe study trains its variants)
-            )->Path:
-    "The run directory of `tiny` (with `overrides`) trained on `data`, trained at most once per cache."
-    data = Path(data) if data is not None else demo_bench(cache=cache)
-    quick = bool(os.environ.get('IN_TEST') or os.environ.get('REST_NB_QUICK')) if quick is None else quick
-    cfg = apply_overrides(preset('tiny'), (DEMO_QUICK if quick else []) + list(overrides or []))
-    m = json.loads((data/'manifest.json').read_text())
-    # what the overlap filter keeps (label rules and vectors included)
-    kept = load_run_data(data).classes
-    key = hashlib.sha1(json.dumps([cfg.to_dict(), m['config'], m['sets'], kept,
-                                   rest_nb.__version__, CHECKPOINT_FORMAT]).encode()).hexdigest()[:16]
-    out = cache_dir(cache)/'demo'/f'run-{key}'
-    with _Lock(out.with_name(out.name + '.lock')):
-        if not (out/'summary.json').exists():
-            resume = (out/'last.pt').exists()
-            train(None if resume else cfg, None if resume else data, out, resume=resume, progress=progress, cache=cache)
-    return out
 
 # %% ../nbs/05_train.ipynb #331abcfc
 @patch

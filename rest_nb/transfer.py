@@ -12,8 +12,8 @@ import torch
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['seen_prototypes', 'check_transfer', 'knn_mask', 'relative_ratio', 'relative_mask', 'admissible', 'solve_exact',
-           'solve_pulp', 'composite_weights', 'composite_prototypes', 'Constraints', 'parse_constraint',
+__all__ = ['seen_prototypes', 'as_relatedness', 'check_constraints', 'knn_mask', 'relative_ratio', 'relative_mask', 'admissible',
+           'solve_exact', 'solve_pulp', 'composite_weights', 'composite_prototypes', 'Constraints', 'parse_constraint',
            'constraint_text', 'transfer']
 
 # %% ../nbs/06_transfer.ipynb #9581ffdf
@@ -29,17 +29,20 @@ def seen_prototypes(X:Tensor,       # visual representations x of the training v
     return torch.zeros(n_seen, X.shape[1]).index_add_(0, labels, X)/counts[:, None]
 
 # %% ../nbs/06_transfer.ipynb #5db7942b
-def check_transfer(S, K=None, tau=None, rho=None)->np.ndarray:
-    "S as a float64 array, with clear errors for a wrong shape or out-of-range K, tau, rho."
+def as_relatedness(S)->np.ndarray:
+    "S (a tensor or an array) as a float64 array, with a clear error for a wrong shape."
     S = np.asarray(S.detach().cpu() if isinstance(S, Tensor) else S, dtype=np.float64)
     if S.ndim != 2: raise ValueError(f"relatedness must be a matrix (unseen x seen), got shape {S.shape}")
+    return S
+
+def check_constraints(K=None, tau=None, rho=None):
+    "Clear errors for out-of-range K, tau, rho (None: that constraint off)."
     if K is not None and not (isinstance(K, (int, np.integer)) and K >= 1):
         raise ValueError(f"K={K!r}: expected an integer >= 1 (None switches constraint I off)")
     if tau is not None and not tau >= 0:
         raise ValueError(f"tau={tau!r}: expected a number >= 0 (0 switches constraint II off)")
     if rho is not None and not (isinstance(rho, (int, np.integer)) and rho >= 1):
         raise ValueError(f"rho={rho!r}: expected an integer >= 1 (None switches constraint III off)")
-    return S
 
 def _top_k_mask(V:np.ndarray, k:int)->np.ndarray:
     "True at the k largest entries of each row; ties broken by the lower column index. O(n) per row."
@@ -53,13 +56,14 @@ def _top_k_mask(V:np.ndarray, k:int)->np.ndarray:
 
 def knn_mask(S:Tensor, K:int)->Tensor:
     "Constraint I: True where seen class i is among the K nearest seen labels of unseen j."
-    return torch.from_numpy(_top_k_mask(check_transfer(S, K=K), int(K)))
+    check_constraints(K=K)
+    return torch.from_numpy(_top_k_mask(as_relatedness(S), int(K)))
 
 # %% ../nbs/06_transfer.ipynb #9fa484fb
 def relative_ratio(S:Tensor)->np.ndarray:
     ("Eq. 5's ratio for every (unseen j, seen i): min over unseen k != j of (1 - S[k, i]) / (1 - S[j, i]) (inf where "
      "undefined).")
-    D = 1 - np.clip(check_transfer(S), -1, 1)
+    D = 1 - np.clip(as_relatedness(S), -1, 1)
     n_u, n_s = D.shape
     if n_u == 1: return np.full(D.shape, np.inf)                     # no other unseen class to compare with
     first = D.argmin(0)                                               # the closest unseen class of every seen class
@@ -70,13 +74,13 @@ def relative_ratio(S:Tensor)->np.ndarray:
 
 def relative_mask(S:Tensor, tau:float)->Tensor:
     "Constraint II (Eq. 5): True unless the ratio `relative_ratio(S)` is at most tau."
-    check_transfer(S, tau=tau)
+    check_constraints(tau=tau)
     return torch.from_numpy(~(relative_ratio(S) <= tau))
 
 # %% ../nbs/06_transfer.ipynb #08a8ed68
 def admissible(S:Tensor, K:int|None=None, tau:float|None=0.)->Tensor:
     "Constraints I and II together (K=None: I off; tau=0 or None: II off)."
-    S = check_transfer(S, K=K, tau=tau)
+    S = as_relatedness(S); check_constraints(K, tau)
     m = np.ones(S.shape, dtype=bool)
     if K is not None: m &= _top_k_mask(S, int(K))
     if tau: m &= relative_mask(S, tau).numpy()
@@ -85,7 +89,7 @@ def admissible(S:Tensor, K:int|None=None, tau:float|None=0.)->Tensor:
 def solve_exact(S:Tensor, mask:Tensor, rho:int|None)->Tensor:
     ("The program's optimum, all rows at once: the top-`rho` admissible entries of each row with S > 0 (rho=None: "
      "all of them).")
-    S = check_transfer(S, rho=rho)
+    S = as_relatedness(S); check_constraints(rho=rho)
     score = np.where(np.asarray(mask, dtype=bool), S, -np.inf)
     return torch.from_numpy((score > 0) if rho is None else _top_k_mask(score, int(rho)) & (score > 0))
 
@@ -93,7 +97,7 @@ def solve_exact(S:Tensor, mask:Tensor, rho:int|None)->Tensor:
 def solve_pulp(S:Tensor, mask:Tensor, rho:int|None, msg:bool=False)->Tensor:
     "The paper's integer program (Eq. 1-4), stated in PuLP as written and solved by CBC."
     import pulp
-    S = check_transfer(S, rho=rho)
+    S = as_relatedness(S); check_constraints(rho=rho)
     M = np.asarray(mask, dtype=bool)
     n_u, n_s = S.shape
     prob = pulp.LpProblem('semantic_relatedness_transfer', pulp.LpMaximize)
@@ -111,7 +115,7 @@ def solve_pulp(S:Tensor, mask:Tensor, rho:int|None, msg:bool=False)->Tensor:
 def composite_weights(S, A)->tuple[np.ndarray, np.ndarray]:
     ("Eq. 6 weights W = A * S (float64), rows without an admissible seen class set to their nearest seen class; and "
      "those rows.")
-    S, A = check_transfer(S), np.asarray(A, dtype=bool)
+    S, A = as_relatedness(S), np.asarray(A, dtype=bool)
     W = S*A
     empty = np.flatnonzero(W.sum(1) <= 0)
     W[empty] = 0; W[empty, S[empty].argmax(1)] = 1
@@ -143,7 +147,7 @@ class Constraints:
     tau:float|None=0.9
     rho:int|None=3
     def __post_init__(self):
-        check_transfer(np.zeros((1, 1)), self.K, self.tau, self.rho)
+        check_constraints(self.K, self.tau, self.rho)
         if self.tau is not None:                                       # one "off" for all three: tau 0 is None
             object.__setattr__(self, 'tau', float(self.tau) if self.tau > 0 else None)
         for k in ('K', 'rho'):

@@ -140,7 +140,7 @@ def test_moving_k_updates_the_transfer_explorer(ran):
     code = ("import os, json; os.environ['REST_NB_QUICK'] = '1'\nfrom rest_nb.explore import explore\nex = explore()\n"
             f"K = None if {k_after!r} == 'off' else int({k_after!r})\n"
             "from rest_nb.transfer import Constraints\n"
-            "print(json.dumps(ex.evaluator('target_a').run(Constraints(K, ex.chosen.tau, ex.chosen.rho))['0/100']['top1']))")
+            "print(json.dumps(ex.evaluator('target_a').evaluate(Constraints(K, ex.chosen.tau, ex.chosen.rho))['0/100']['top1']))")
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     expected = f"{100*json.loads(r.stdout.strip().splitlines()[-1]):.1f}%"
@@ -178,7 +178,7 @@ def test_predicting_with_my_own_labels(ran):
     assert not set(mine[1:]) & set(before), before
     area.fill('\n'.join(mine))                                             # typed, as a user does (the widget syncs on input)
     # the notebook's last cells left the panel on a folder of broken files: back to the demo's target videos
-    from rest_nb.train import demo_bench
+    from rest_nb.demo import demo_bench
     folder = panel.locator('.widget-text', has=page.locator('label', has_text=re.compile(r'^folder$'))).locator('input').first
     folder.fill(str(demo_bench()/'target_a'))
     videos = panel.locator('select[multiple]').first

@@ -12,7 +12,7 @@ from configparser import ConfigParser
 import pytest, torch
 from conftest import BIN, ROOT
 from rest_nb.data import read_manifest
-from rest_nb.train import demo_bench, demo_run
+from rest_nb.demo import demo_bench, demo_run
 
 class _Creates:
     "Unpickling this calls os.mkdir(path): what a crafted checkpoint could do instead of loading weights."
@@ -70,7 +70,7 @@ def table(w):
         ('rest_features', [w['broken'], b], 'best.pt is corrupt'),
         ('rest_features', [r, b, '--device', 'cuda:7'], "'cuda:7'"),
         ('rest_demo', ['--data', t/'nowhere'], 'nowhere'),
-        ('rest_demo', ['--seed', 'x'], "'x'"),
+        ('rest_demo', ['--draw', 'x'], "'x'"),
         ('rest_predict', ['demo', w['video']], '--labels'),
         ('rest_predict', ['demo', w['video'], '--labels', 'bounce ball', '--topk', '0'], '--topk 0'),
         ('rest_predict', ['demo', w['video'], '--labels', 'bounce ball', '--topk', '-1'], '--topk -1'),

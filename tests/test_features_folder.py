@@ -8,7 +8,7 @@ import pytest
 from conftest import BIN
 from rest_nb.core import run_console_script
 from rest_nb.evaluate import rest_eval, read_features
-from rest_nb.train import demo_bench, demo_run
+from rest_nb.demo import demo_bench, demo_run
 
 def rest_eval_cli(*args):
     "(exit status, stdout, stderr) of the installed rest_eval."

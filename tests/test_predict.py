@@ -3,7 +3,7 @@ import json, math, subprocess
 from pathlib import Path
 from conftest import BIN
 from rest_nb.data import read_manifest
-from rest_nb.train import demo_bench
+from rest_nb.demo import demo_bench
 
 def predict(args, env, timeout=900):
     return subprocess.run([str(BIN/'rest_predict'), 'demo', *map(str, args)], capture_output=True, text=True, env=env, timeout=timeout)
