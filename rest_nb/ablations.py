@@ -14,7 +14,7 @@ from .evaluate import transfer_inputs, evaluate_run, cosine_scores, topk_accurac
 from .transfer import Constraints
 
 # %% auto #0
-__all__ = ['VARIANTS', 'TRAIN_SEEDS', 'BENCH_SEEDS', 'CLIPS', 'FIXED', 'ABLATION_RECIPE', 'METRICS', 'BASELINE_ROW', 'TABLES',
+__all__ = ['VARIANTS', 'TRAIN_SEEDS', 'DRAWS', 'CLIPS', 'FIXED', 'ABLATION_RECIPE', 'METRICS', 'PAPER', 'BASELINE_ROW', 'TABLES',
            'CLAIMS', 'VARIANT_NAMES', 'FIGURE_ROWS', 'ablation_run', 'run_records', 'seed_stats', 'study_table',
            'paired_difference', 'claims_table', 'seen_table', 'save_study', 'load_study', 'study_markdown', 'train_job',
            'study', 'study_figure']
@@ -28,23 +28,47 @@ VARIANTS = {
     'mlm':   ['model.tasks=mlm'],         # Table 3(b): masked language modelling only
     'cross': ['model.attention=cross'],   # Table 3(c): frames and [CLS] also attend to the words
 }
-TRAIN_SEEDS, BENCH_SEEDS = (0, 1, 2), (0, 1)
-CLIPS = (1, 5)         # Table 4(b): 1 clip and N clips (12-frame videos hold 5 distinct 8-frame windows; paper: 25)
-FIXED = Constraints(5, 0.9, 3)      # the library's default setting, evaluated beside the cross-validated one (1 clip)
 
-# %% ../nbs/15_ablations.ipynb #fc547477
+# %% ../nbs/15_ablations.ipynb #00f19196
+TRAIN_SEEDS = (0, 1, 2)
+
+# %% ../nbs/15_ablations.ipynb #5ea9c3ef
+DRAWS = (0, 1)
+
+# %% ../nbs/15_ablations.ipynb #64ef3d87
+CLIPS = (1, 5)
+
+# %% ../nbs/15_ablations.ipynb #792c01c5
+FIXED = Constraints(5, 0.9, 3)
+
+# %% ../nbs/15_ablations.ipynb #9c1dbdae
 ABLATION_RECIPE = ['train.warmup_epochs=1', 'train.joint_epochs=23']
 
-def ablation_run(variant:str, seed:int=0, bench:int=0, cache=None)->Path:
-    "The run directory of `variant` trained with training seed `seed` on benchmark draw `bench` (once per cache)."
+# %% ../nbs/15_ablations.ipynb #d5f345ea
+def ablation_run(variant:str, seed:int=0, draw:int=0, cache=None)->Path:
+    "The run directory of `variant` trained with training seed `seed` on benchmark draw `draw` (once per cache)."
     if variant not in VARIANTS: raise ValueError(f"variant {variant!r}: expected one of {', '.join(VARIANTS)}")
     overrides = ABLATION_RECIPE + VARIANTS[variant] + [f'train.seed={seed}']
-    return demo_run(demo_bench(bench, cache), quick=False, cache=cache, overrides=overrides)
+    return demo_run(demo_bench(draw, cache), quick=False, cache=cache, overrides=overrides)
 
-# %% ../nbs/15_ablations.ipynb #4034235a
+# %% ../nbs/15_ablations.ipynb #715879f5
 METRICS = {'top1_050': '0/50 top1_mean', 'top5_050': '0/50 top5_mean', 'skew_050': '0/50 skew_mean',
            'top1_100': '0/100 top1', 'top5_100': '0/100 top5', 'skew_100': '0/100 skew'}
 
+# %% ../nbs/15_ablations.ipynb #f78cdbb1
+def _table_records(res:dict, seen:dict, **tags)->list[dict]:
+    "One record per target set and row of an `evaluate_run` result: `tags`, the row's figures, then `seen`."
+    return [{**tags, 'target': t, 'row': row['variant'], 'space': row['space'],
+             **{k: row[k] for k in ('K', 'tau', 'rho', 'no_admissible')},
+             **{m: row[k] for m, k in METRICS.items()}, **seen}
+            for t, r in res['targets'].items() for row in r['table']]
+
+def _seen_accuracies(summary:dict, hist:list, inp:dict)->dict:
+    "The CLS head's best validation accuracy, the training time and the nearest seen prototype's validation accuracy."
+    return {'val_acc': summary['best_val_acc'], 'train_seconds': hist[-1]['elapsed'] if hist else None,
+            'val_proto_acc': topk_accuracy(cosine_scores(inp['val']['X'], inp['P']), inp['val']['labels'])}
+
+# %% ../nbs/15_ablations.ipynb #edf13550
 def run_records(run, data=None, clips=CLIPS, cache=None, **tags)->list[dict]:
     ("One record per clip count, (K, tau, rho) choice, target set and ablation row of a run, with its seen accuracies "
      "and `tags`.")
@@ -53,19 +77,16 @@ def run_records(run, data=None, clips=CLIPS, cache=None, **tags)->list[dict]:
     out = []
     for c in clips:
         inp = transfer_inputs(run, data, None, c, progress=False, cache=cache)
-        seen = {'val_acc': summary['best_val_acc'], 'train_seconds': hist[-1]['elapsed'] if hist else None,
-                'val_proto_acc': topk_accuracy(cosine_scores(inp['val']['X'], inp['P']), inp['val']['labels'])}
+        seen = _seen_accuracies(summary, hist, inp)
         for choice in ('cv', 'fixed') if c == clips[0] else ('cv',):
             res = evaluate_run(run, data, clips=c, cv=choice == 'cv', constraints=FIXED, progress=False, cache=cache, inputs=inp)
-            out += [{**tags, 'clips': c, 'choice': choice, 'target': t, 'row': row['variant'], 'space': row['space'],
-                     **{k: row[k] for k in ('K', 'tau', 'rho', 'no_admissible')},
-                     **{m: row[k] for m, k in METRICS.items()}, **seen}
-                    for t, r in res['targets'].items() for row in r['table']]
+            out += _table_records(res, seen, **tags, clips=c, choice=choice)
     return out
 
-# %% ../nbs/15_ablations.ipynb #67a66ea2
+# %% ../nbs/15_ablations.ipynb #08c258f7
 def _match(r:dict, where:dict)->bool: return all(r.get(k) == v for k, v in where.items())
 
+# %% ../nbs/15_ablations.ipynb #f8470159
 def seed_stats(recs:list[dict], metric:str='top1_050', **where)->tuple[float, float, int]:
     "Mean, std (over training seeds) and number of seeds of `metric` among the records matching `where`."
     hits = [r for r in recs if _match(r, where)]
@@ -76,38 +97,55 @@ def seed_stats(recs:list[dict], metric:str='top1_050', **where)->tuple[float, fl
     if not len(vals) or np.isnan(vals).all(): return float('nan'), float('nan'), 0
     return float(np.nanmean(vals)), float(np.nanstd(vals)), int((~np.isnan(vals)).sum())
 
-# %% ../nbs/15_ablations.ipynb #0cf6dc65
+# %% ../nbs/15_ablations.ipynb #036fcf42
+PAPER = {  # the paper's UCF101 0/50 figures (% or skewness): metric -> what it measures -> figure   # paper's tables
+    'top1_050': {
+        'all constraints, 25 clips': 54.7,                                                 # ResT: 3(a), 3(b), 3(c), 4(b)
+        'two-stream RNN': 28.2, 'two-stream LSTM': 29.7,                                                        # 3(a)
+        'CLS only, no transfer': 47.4, 'MLM only, no transfer': 45.0, 'CLS + MLM, no transfer': 48.9,           # 3(b)
+        'cross attention': 39.0,                                                                                # 3(c)
+        'GloVe, semantic space': 48.6, 'GloVe, visual space': 52.6,                                                # 5
+        'reverse transfer, 1 clip': 36.3, 'no constraints, 1 clip': 38.2, 'constraint I only, 1 clip': 50.7,       # 8
+        'constraints II + III only, 1 clip': 51.8, 'all constraints, 1 clip': 54.0},                      # 8 and 4(b)
+    'top5_050': {'reverse transfer, 1 clip': 69.2, 'no constraints, 1 clip': 73.9, 'constraint I only, 1 clip': 81.5,
+                 'constraints II + III only, 1 clip': 74.4, 'all constraints, 1 clip': 74.6},                     # 8
+    'skew_050': {'reverse transfer, 1 clip': 3.350, 'no constraints, 1 clip': 2.235, 'constraint I only, 1 clip': 1.342,
+                 'constraints II + III only, 1 clip': 1.290, 'all constraints, 1 clip': 1.228},                   # 8
+}
+
+# %% ../nbs/15_ablations.ipynb #4311d400
 def _select(variant, row='all constraints', clips=CLIPS[-1], choice='cv'):
     return dict(variant=variant, row=row, clips=clips, choice=choice)
 BASELINE_ROW = 'semantic-space baseline'
 
+# %% ../nbs/15_ablations.ipynb #7f856a40
+_T1, _TABLE8_ROWS = PAPER['top1_050'], ('reverse transfer', 'no constraints', 'constraint I only',
+                                        'constraints II + III only', 'all constraints')
 TABLES = {
     'Table 3(a): transformer vs two-stream RNN / LSTM': ('top1_050', [
-        ('two-stream RNN', _select('rnn'), 28.2), ('two-stream LSTM', _select('lstm'), 29.7),
-        ('transformer (ResT)', _select('rest'), 54.7)]),
+        ('two-stream RNN', _select('rnn'), _T1['two-stream RNN']), ('two-stream LSTM', _select('lstm'), _T1['two-stream LSTM']),
+        ('transformer (ResT)', _select('rest'), _T1['all constraints, 25 clips'])]),
     'Table 3(b): CLS / MLM, without transfer (semantic space) and with it': ('top1_050', [
-        ('CLS only, no transfer', _select('cls', BASELINE_ROW), 47.4), ('MLM only, no transfer', _select('mlm', BASELINE_ROW), 45.0),
-        ('CLS + MLM, no transfer', _select('rest', BASELINE_ROW), 48.9),
+        ('CLS only, no transfer', _select('cls', BASELINE_ROW), _T1['CLS only, no transfer']),
+        ('MLM only, no transfer', _select('mlm', BASELINE_ROW), _T1['MLM only, no transfer']),
+        ('CLS + MLM, no transfer', _select('rest', BASELINE_ROW), _T1['CLS + MLM, no transfer']),
         ('CLS only, transfer (not in the paper)', _select('cls'), None),
         ('MLM only, transfer (not in the paper)', _select('mlm'), None),
-        ('CLS + MLM, transfer (ResT)', _select('rest'), 54.7)]),
+        ('CLS + MLM, transfer (ResT)', _select('rest'), _T1['all constraints, 25 clips'])]),
     'Table 3(c): attention scheme': ('top1_050', [
-        ('cross attention', _select('cross'), 39.0), ('single-modality attention (ResT)', _select('rest'), 54.7)]),
+        ('cross attention', _select('cross'), _T1['cross attention']),
+        ('single-modality attention (ResT)', _select('rest'), _T1['all constraints, 25 clips'])]),
     'Table 4(b): test clips': ('top1_050', [
-        ('1 clip', _select('rest', clips=1), 54.0), (f'{CLIPS[-1]} clips (paper: 25)', _select('rest'), 54.7)]),
+        ('1 clip', _select('rest', clips=1), _T1['all constraints, 1 clip']),
+        (f'{CLIPS[-1]} clips (paper: 25)', _select('rest'), _T1['all constraints, 25 clips'])]),
     'Table 5: semantic space vs visual space (GloVe)': ('top1_050', [
-        ('semantic space S: nearest seen prototype, then S', _select('rest', BASELINE_ROW), 48.6),
-        ('visual space V: transfer', _select('rest'), 52.6)]),
+        ('semantic space S: nearest seen prototype, then S', _select('rest', BASELINE_ROW), _T1['GloVe, semantic space']),
+        ('visual space V: transfer', _select('rest'), _T1['GloVe, visual space'])]),
     **{f'Table 8 ({name}): the constraints, 1 clip': (metric, [
-        (row, _select('rest', row, 1), paper) for row, paper in zip(
-            ('reverse transfer', 'no constraints', 'constraint I only', 'constraints II + III only',
-             'all constraints'), values)])
-       for name, metric, values in (('top-1', 'top1_050', (36.3, 38.2, 50.7, 51.8, 54.0)),
-                                    ('top-5', 'top5_050', (69.2, 73.9, 81.5, 74.4, 74.6)),
-                                    ('hubness skewness', 'skew_050', (3.350, 2.235, 1.342, 1.290, 1.228)))},
+        (row, _select('rest', row, 1), PAPER[metric][f'{row}, 1 clip']) for row in _TABLE8_ROWS])
+       for name, metric in (('top-1', 'top1_050'), ('top-5', 'top5_050'), ('hubness skewness', 'skew_050'))},
     **{f'Table 8 at the fixed setting {FIXED.text()} ({name}), 1 clip': (metric, [
-        (row, _select('rest', row, 1, 'fixed'), None) for row in ('no constraints', 'constraint I only',
-                                                              'constraints II + III only', 'all constraints')])
+        (row, _select('rest', row, 1, 'fixed'), None) for row in _TABLE8_ROWS[1:]])
        for name, metric in (('top-1', 'top1_050'), ('unseen classes left without an admissible seen '
                                                     'class, of 12', 'no_admissible'))},
     'Feature centring (not in the paper)': ('top1_050', [
@@ -115,8 +153,8 @@ TABLES = {
         ('all constraints, centred features', _select('rest', 'all constraints, centred features', 1), None)]),
 }
 
-# %% ../nbs/15_ablations.ipynb #4f0b1c31
-def _columns(recs): return sorted({(r['bench'], r['target']) for r in recs})
+# %% ../nbs/15_ablations.ipynb #1ef28e51
+def _columns(recs): return sorted({(r['draw'], r['target']) for r in recs})
 
 def _md_table(head:list, rows:list)->list[str]:
     "Lines of a Markdown table with header `head` and `rows` (lists of cell strings)."
@@ -124,88 +162,107 @@ def _md_table(head:list, rows:list)->list[str]:
 
 def _cell(m, s, n, pct)->str: return '–' if not n else (f'{100*m:.1f} ± {100*s:.1f}' if pct else f'{m:.2f} ± {s:.2f}')
 
+# %% ../nbs/15_ablations.ipynb #6e9b2f10
 def study_table(recs:list[dict], title:str)->str:
     "Table `title` of `TABLES` in Markdown: mean ± std over seeds per draw and target set, and the paper's UCF101 0/50."
     metric, rows = TABLES[title]
     pct, cols = metric.startswith('top'), _columns(recs)
     head = ['', *[f'draw {b} {t}' for b, t in cols], 'paper (UCF101 0/50)']
-    body = [[label, *[_cell(*seed_stats(recs, metric, bench=b, target=t, **where), pct) for b, t in cols],
+    body = [[label, *[_cell(*seed_stats(recs, metric, draw=b, target=t, **where), pct) for b, t in cols],
              '–' if paper is None else (f'{paper:.1f}' if pct else f'{paper:.3f}')] for label, where, paper in rows]
     return '\n'.join([f'**{title}**', '', *_md_table(head, body)])
 
-# %% ../nbs/15_ablations.ipynb #3995aa07
+# %% ../nbs/15_ablations.ipynb #0460a33a
+def _gap(metric:str, a:str, b:str)->float: return PAPER[metric][a] - PAPER[metric][b]
+
 CLAIMS = [  # (claim, metric, configuration a, configuration b, the paper's a - b on UCF101 0/50)
-    ('transformer > two-stream RNN (3a)', 'top1_050', _select('rest'), _select('rnn'), 54.7 - 28.2),
-    ('transformer > two-stream LSTM (3a)', 'top1_050', _select('rest'), _select('lstm'), 54.7 - 29.7),
-    ('CLS + MLM > CLS only, no transfer (3b)', 'top1_050', _select('rest', BASELINE_ROW), _select('cls', BASELINE_ROW), 48.9 - 47.4),
-    ('CLS + MLM > MLM only, no transfer (3b)', 'top1_050', _select('rest', BASELINE_ROW), _select('mlm', BASELINE_ROW), 48.9 - 45.0),
-    ('transfer (V) > no transfer (S) (3b, 5)', 'top1_050', _select('rest'), _select('rest', BASELINE_ROW), 54.7 - 48.9),
-    ('single-modality > cross attention (3c)', 'top1_050', _select('rest'), _select('cross'), 54.7 - 39.0),
-    (f'{CLIPS[-1]} clips > 1 clip (4b)', 'top1_050', _select('rest'), _select('rest', clips=1), 54.7 - 54.0),
+    ('transformer > two-stream RNN (3a)', 'top1_050', _select('rest'), _select('rnn'),
+     _gap('top1_050', 'all constraints, 25 clips', 'two-stream RNN')),
+    ('transformer > two-stream LSTM (3a)', 'top1_050', _select('rest'), _select('lstm'),
+     _gap('top1_050', 'all constraints, 25 clips', 'two-stream LSTM')),
+    ('CLS + MLM > CLS only, no transfer (3b)', 'top1_050', _select('rest', BASELINE_ROW), _select('cls', BASELINE_ROW),
+     _gap('top1_050', 'CLS + MLM, no transfer', 'CLS only, no transfer')),
+    ('CLS + MLM > MLM only, no transfer (3b)', 'top1_050', _select('rest', BASELINE_ROW), _select('mlm', BASELINE_ROW),
+     _gap('top1_050', 'CLS + MLM, no transfer', 'MLM only, no transfer')),
+    ('transfer (V) > no transfer (S) (3b, 5)', 'top1_050', _select('rest'), _select('rest', BASELINE_ROW),
+     _gap('top1_050', 'all constraints, 25 clips', 'CLS + MLM, no transfer')),
+    ('single-modality > cross attention (3c)', 'top1_050', _select('rest'), _select('cross'),
+     _gap('top1_050', 'all constraints, 25 clips', 'cross attention')),
+    (f'{CLIPS[-1]} clips > 1 clip (4b)', 'top1_050', _select('rest'), _select('rest', clips=1),
+     _gap('top1_050', 'all constraints, 25 clips', 'all constraints, 1 clip')),
     ('no constraints (V) > reverse transfer (S) (8)', 'top1_050', _select('rest', 'no constraints', 1),
-     _select('rest', 'reverse transfer', 1), 38.2 - 36.3),
+     _select('rest', 'reverse transfer', 1), _gap('top1_050', 'no constraints, 1 clip', 'reverse transfer, 1 clip')),
     ('constraint I > no constraints (8)', 'top1_050', _select('rest', 'constraint I only', 1),
-     _select('rest', 'no constraints', 1), 50.7 - 38.2),
+     _select('rest', 'no constraints', 1), _gap('top1_050', 'constraint I only, 1 clip', 'no constraints, 1 clip')),
     ('constraints II + III > no constraints (8)', 'top1_050', _select('rest', 'constraints II + III only', 1),
-     _select('rest', 'no constraints', 1), 51.8 - 38.2),
+     _select('rest', 'no constraints', 1), _gap('top1_050', 'constraints II + III only, 1 clip', 'no constraints, 1 clip')),
     ('all constraints > constraint I only (8)', 'top1_050', _select('rest', 'all constraints', 1),
-     _select('rest', 'constraint I only', 1), 54.0 - 50.7),
+     _select('rest', 'constraint I only', 1), _gap('top1_050', 'all constraints, 1 clip', 'constraint I only, 1 clip')),
     ('all constraints > constraints II + III only (8)', 'top1_050', _select('rest', 'all constraints', 1),
-     _select('rest', 'constraints II + III only', 1), 54.0 - 51.8),
+     _select('rest', 'constraints II + III only', 1),
+     _gap('top1_050', 'all constraints, 1 clip', 'constraints II + III only, 1 clip')),
     ('skewness: reverse transfer (S) > no constraints (V) (8)', 'skew_050', _select('rest', 'reverse transfer', 1),
-     _select('rest', 'no constraints', 1), 3.350 - 2.235),
+     _select('rest', 'no constraints', 1), _gap('skew_050', 'reverse transfer, 1 clip', 'no constraints, 1 clip')),
     ('skewness: no constraints > all constraints (8)', 'skew_050', _select('rest', 'no constraints', 1),
-     _select('rest', 'all constraints', 1), 2.235 - 1.228),
+     _select('rest', 'all constraints', 1), _gap('skew_050', 'no constraints, 1 clip', 'all constraints, 1 clip')),
 ]
 
-# %% ../nbs/15_ablations.ipynb #99570259
+# %% ../nbs/15_ablations.ipynb #0ad93177
 def paired_difference(recs:list[dict], metric:str, a:dict, b:dict, **where)->np.ndarray:
     "Per training seed: `metric` of configuration `a` minus that of `b` (same seed, and `where`: draw, target)."
     val = lambda sel: {r['seed']: r[metric] for r in recs if _match(r, {**sel, **where})}
     va, vb = val(a), val(b)
     return np.array([va[s] - vb[s] for s in sorted(va) if s in vb and None not in (va[s], vb[s])], float)
 
+# %% ../nbs/15_ablations.ipynb #70ebcedd
+def _claim_row(recs:list[dict], cols:list, claim:str, metric:str, a:dict, b:dict, paper:float)->list[str]:
+    pct, cells, holds, n = metric.startswith('top'), [], 0, 0
+    for draw, t in cols:
+        d = paired_difference(recs, metric, a, b, draw=draw, target=t)
+        cells.append(_cell(d.mean(), d.std(), len(d), pct) if len(d) else '–')
+        if len(d): n += 1; holds += d.mean() > 0
+    return [claim, f'{paper:+.1f}' if pct else f'{paper:+.2f}', *cells, f'{holds}/{n}']
+
+# %% ../nbs/15_ablations.ipynb #506a06f5
 def claims_table(recs:list[dict])->str:
     "Each claim of `CLAIMS`: the paired difference (mean ± std over seeds) per draw and target set, and where it holds."
     cols = _columns(recs)
     head = ['claim (a > b)', 'paper a - b', *[f'draw {b} {t}' for b, t in cols], 'holds in']
-    body = []
-    for claim, metric, a, b, paper in CLAIMS:
-        pct, cells, holds, n = metric.startswith('top'), [], 0, 0
-        for bench, t in cols:
-            d = paired_difference(recs, metric, a, b, bench=bench, target=t)
-            cells.append(_cell(d.mean(), d.std(), len(d), pct) if len(d) else '–')
-            if len(d): n += 1; holds += d.mean() > 0
-        body.append([claim, f'{paper:+.1f}' if pct else f'{paper:+.2f}', *cells, f'{holds}/{n}'])
-    return '\n'.join(_md_table(head, body))
+    return '\n'.join(_md_table(head, [_claim_row(recs, cols, *c) for c in CLAIMS]))
 
-# %% ../nbs/15_ablations.ipynb #1d7c6c2c
+# %% ../nbs/15_ablations.ipynb #3171ac18
 VARIANT_NAMES = {'rest': 'ResT', 'rnn': 'two-stream RNN', 'lstm': 'two-stream LSTM', 'cls': 'CLS only',
                  'mlm': 'MLM only', 'cross': 'cross attention'}
 
+# %% ../nbs/15_ablations.ipynb #24f00b4f
+def _one_per_run(recs:list[dict])->list[dict]:
+    "One record of each run (its seen-class accuracies are in all of them)."
+    one = [r for r in recs if r['row'] == 'all constraints' and r['clips'] == CLIPS[0] and r['choice'] == 'cv']
+    return [r for r in one if r['target'] == min(x['target'] for x in one)]
+
+# %% ../nbs/15_ablations.ipynb #227af402
 def seen_table(recs:list[dict])->str:
     "Seen-class validation accuracy (CLS head, nearest prototype) of every variant: mean ± std over seeds, per draw."
-    benches = sorted({r['bench'] for r in recs})
-    one = [r for r in recs if r['row'] == 'all constraints' and r['clips'] == CLIPS[0] and r['choice'] == 'cv']
-    one = [r for r in one if r['target'] == min(x['target'] for x in one)]      # one record per run
-    head = ['variant', *[f'draw {b} {what}' for b in benches for what in ('CLS head', 'nearest prototype')],
+    draws, one = sorted({r['draw'] for r in recs}), _one_per_run(recs)
+    head = ['variant', *[f'draw {b} {what}' for b in draws for what in ('CLS head', 'nearest prototype')],
             'training s / run']
     body = []
     for v in VARIANT_NAMES:
         if not any(r['variant'] == v for r in one): continue
-        cells = [_cell(*seed_stats(one, m, variant=v, bench=b), True) for b in benches for m in ('val_acc', 'val_proto_acc')]
+        cells = [_cell(*seed_stats(one, m, variant=v, draw=b), True) for b in draws for m in ('val_acc', 'val_proto_acc')]
         secs = [r['train_seconds'] for r in one if r['variant'] == v and r['train_seconds'] is not None]
         body.append([VARIANT_NAMES[v], *cells, f'{np.mean(secs):.0f}' if secs else '–'])
     return '\n'.join(_md_table(head, body))
 
-# %% ../nbs/15_ablations.ipynb #c72d3b47
+# %% ../nbs/15_ablations.ipynb #9cd6a4fe
 def save_study(recs:list[dict], path, seconds:dict)->Path:
     "Write the study's records, recipe and timings to `path` as JSON (a temporary file renamed into place)."
-    doc = {'recipe': ABLATION_RECIPE, 'variants': VARIANTS, 'train_seeds': TRAIN_SEEDS, 'bench_seeds': BENCH_SEEDS,
+    doc = {'recipe': ABLATION_RECIPE, 'variants': VARIANTS, 'train_seeds': TRAIN_SEEDS, 'draws': DRAWS,
            'clips': CLIPS, 'seconds': seconds, 'records': recs}
     with atomic_write(path) as tmp: Path(tmp).write_text(json.dumps(doc, indent=0))
     return Path(path)
 
+# %% ../nbs/15_ablations.ipynb #0ae548c1
 def load_study(path)->dict:
     "A study written by `save_study`."
     p = Path(path)
@@ -213,55 +270,70 @@ def load_study(path)->dict:
         raise FileNotFoundError(f"{p}: no ablation study here; run nbs/15_ablations.ipynb's slow cells to write it")
     return json.loads(p.read_text())
 
+# %% ../nbs/15_ablations.ipynb #d5dc5ce5
+def _cost_text(doc:dict)->str:
+    "How many runs, with which recipe, on which machine, and the training and evaluation time."
+    recs, s = doc['records'], doc['seconds']
+    runs = len({(r['variant'], r['seed'], r['draw']) for r in recs})
+    return (f"{runs} runs ({', '.join(doc['recipe'])}) on {s['machine']}: {s['train']/60:.0f} min of training "
+            f"({s['train']/runs:.0f} s per run, {s['procs']} runs at a time: about "
+            f"{s['train']/s['procs']/60:.0f} min of "
+            f"wall time), then {s['evaluate']/60:.1f} min of evaluation.")
+
+# %% ../nbs/15_ablations.ipynb #61fee9ba
 def study_markdown(doc:dict, titles=None)->str:
     "The study's tables (all of `TABLES`, or `titles`), the claims checked and the seen accuracies, in Markdown."
-    recs, s = doc['records'], doc['seconds']
-    runs = len({(r['variant'], r['seed'], r['bench']) for r in recs})
-    parts = [f"{runs} runs ({', '.join(doc['recipe'])}) on {s['machine']}: {s['train']/60:.0f} min of training "
-             f"({s['train']/runs:.0f} s per run, {s['procs']} runs at a time: about "
-             f"{s['train']/s['procs']/60:.0f} min of "
-             f"wall time), then {s['evaluate']/60:.1f} min of evaluation."]
-    parts += [study_table(recs, t) for t in (titles or TABLES)]
+    recs = doc['records']
+    parts = [_cost_text(doc), *[study_table(recs, t) for t in (titles or TABLES)]]
     parts += ['**The paper\'s claims, checked** (paired differences over seeds, in points of 0/50 top-1 or '
               'of skewness)', claims_table(recs),
               '**Seen-class validation accuracy**', seen_table(recs)]
     return '\n\n'.join(parts)
 
-# %% ../nbs/15_ablations.ipynb #d7d6819b
+# %% ../nbs/15_ablations.ipynb #ada6b9ca
 def train_job(job:tuple)->str:
-    "Train one (variant, seed, bench, cache) job of `study` in a worker process with one torch thread."
+    "Train one (variant, seed, draw, cache) job of `study` in a worker process with one torch thread."
     import torch; torch.set_num_threads(1)
-    variant, seed, bench, cache = job
-    return str(ablation_run(variant, seed, bench, cache))
+    variant, seed, draw, cache = job
+    return str(ablation_run(variant, seed, draw, cache))
 
-def study(variants=None, seeds=TRAIN_SEEDS, benches=BENCH_SEEDS, clips=CLIPS, cache=None, procs:int=2)->tuple[list[dict], dict]:
-    ("Train (what the cache lacks, `procs` runs at a time) and evaluate every variant x seed x draw: records "
-     "and timings.")
+# %% ../nbs/15_ablations.ipynb #6a7ffecc
+def _train(jobs:list[tuple], procs:int)->list[str]:
+    "Run `train_job` on each of `jobs` in `procs` fresh worker processes: the run directories, in order."
     from concurrent.futures import ProcessPoolExecutor
     import multiprocessing as mp
-    jobs = [(v, s, b, cache) for b in benches for s in seeds for v in (variants or VARIANTS)]
-    t0 = time.perf_counter()
-    for b in benches: demo_bench(b, cache)                              # generated once, before the workers start
     from rest_nb import ablations                                       # workers import the job from the library
     with ProcessPoolExecutor(procs, mp_context=mp.get_context('spawn')) as ex:
-        runs = list(ex.map(ablations.train_job, jobs))
+        return list(ex.map(ablations.train_job, jobs))
+
+# %% ../nbs/15_ablations.ipynb #d95961c9
+def study(variants=None, seeds=TRAIN_SEEDS, draws=DRAWS, clips=CLIPS, cache=None, procs:int=2)->tuple[list[dict], dict]:
+    ("Train (what the cache lacks, `procs` runs at a time) and evaluate every variant x seed x draw: records "
+     "and timings.")
+    jobs = [(v, s, d, cache) for d in draws for s in seeds for v in (variants or VARIANTS)]
+    t0 = time.perf_counter()
+    for d in draws: demo_bench(d, cache)                                # generated once, before the workers start
+    runs = _train(jobs, procs)
     t1 = time.perf_counter()
-    recs = [r for (v, s, b, _), run in zip(jobs, runs)
-            for r in run_records(run, demo_bench(b, cache), clips, cache, variant=v, seed=s, bench=b)]
+    recs = [r for (v, s, d, _), run in zip(jobs, runs)
+            for r in run_records(run, demo_bench(d, cache), clips, cache, variant=v, seed=s, draw=d)]
     t2 = time.perf_counter()
-    train = sum(r['train_seconds'] for r in {(r['variant'], r['seed'], r['bench']): r for r in recs}.values())
+    train = sum(r['train_seconds'] for r in {(r['variant'], r['seed'], r['draw']): r for r in recs}.values())
     return recs, {'train': train, 'evaluate': t2 - t1, 'wall': t2 - t0, 'procs': procs}
 
-# %% ../nbs/15_ablations.ipynb #b6649bc5
-FIGURE_ROWS = [('ResT', _select('rest'), 54.7), ('RNN', _select('rnn'), 28.2), ('LSTM', _select('lstm'), 29.7),
-               ('CLS only\nno transfer', _select('cls', BASELINE_ROW), 47.4), ('MLM only\nno transfer', _select('mlm', BASELINE_ROW), 45.0),
-               ('ResT\nno transfer', _select('rest', BASELINE_ROW), 48.9), ('cross\nattention', _select('cross'), 39.0),
-               ('reverse\ntransfer', _select('rest', 'reverse transfer', 1), 36.3),
-               ('no\nconstraints', _select('rest', 'no constraints', 1), 38.2),
-               ('constraint I', _select('rest', 'constraint I only', 1), 50.7),
-               ('constraints\nII + III', _select('rest', 'constraints II + III only', 1), 51.8),
-               ('all\n1 clip', _select('rest', clips=1), 54.0)]
+# %% ../nbs/15_ablations.ipynb #a7136918
+FIGURE_ROWS = [('ResT', _select('rest'), _T1['all constraints, 25 clips']), ('RNN', _select('rnn'), _T1['two-stream RNN']),
+               ('LSTM', _select('lstm'), _T1['two-stream LSTM']),
+               ('CLS only\nno transfer', _select('cls', BASELINE_ROW), _T1['CLS only, no transfer']),
+               ('MLM only\nno transfer', _select('mlm', BASELINE_ROW), _T1['MLM only, no transfer']),
+               ('ResT\nno transfer', _select('rest', BASELINE_ROW), _T1['CLS + MLM, no transfer']),
+               ('cross\nattention', _select('cross'), _T1['cross attention']),
+               *[(label, _select('rest', row, 1), _T1[f'{row}, 1 clip']) for label, row in (
+                   ('reverse\ntransfer', 'reverse transfer'), ('no\nconstraints', 'no constraints'),
+                   ('constraint I', 'constraint I only'), ('constraints\nII + III', 'constraints II + III only'),
+                   ('all\n1 clip', 'all constraints'))]]
 
+# %% ../nbs/15_ablations.ipynb #d7577533
 def study_figure(recs:list[dict]):
     ("Grouped bars of 0/50 top-1 (mean ± std over seeds) per configuration, draw and target set, with the "
      "paper's figure.")
@@ -270,7 +342,7 @@ def study_figure(recs:list[dict]):
     fig, ax = plt.subplots(figsize=(12, 4))
     w = 0.8 / len(cols)
     for j, (b, t) in enumerate(cols):
-        st = np.array([seed_stats(recs, 'top1_050', bench=b, target=t, **sel)[:2] for _, sel, _ in FIGURE_ROWS])
+        st = np.array([seed_stats(recs, 'top1_050', draw=b, target=t, **sel)[:2] for _, sel, _ in FIGURE_ROWS])
         ax.bar(np.arange(len(FIGURE_ROWS)) + (j - (len(cols) - 1) / 2) * w, 100 * st[:, 0], w, yerr=100 * st[:, 1],
                label=f'draw {b} {t}', capsize=2)
     ax.scatter(np.arange(len(FIGURE_ROWS)), [p for *_, p in FIGURE_ROWS], marker='_', s=400, c='k',

@@ -22,22 +22,24 @@ from .core import ClipConfig, cache_dir, console_script
 __all__ = ['CLASS_LISTS', 'VIDEO_EXTS', 'JPEG_QUALITY', 'KINETICS_CSVS', 'class_list', 'VideoRecord', 'VideoList', 'find_videos',
            'read_folder', 'read_ucf101_split', 'read_hmdb51_split', 'read_kinetics_csv', 'read_manifest', 'first_few',
            'missing_text', 'clip_indices', 'clip_starts', 'time_indices', 'resize_short', 'crop', 'VideoError',
-           'open_video', 'read_frames', 'CachedVideo', 'ClipSampler', 'VideoDataset', 'collate_clips', 'SkipLog',
-           'video_loader', 'file_stamp', 'JpegFrames', 'FrameCache', 'remove_stale_builds', 'frame_cache_for',
+           'open_video', 'CachedVideo', 'read_frames', 'ClipSampler', 'file_stamp', 'JpegFrames', 'FrameCache',
+           'remove_stale_builds', 'VideoDataset', 'collate_clips', 'SkipLog', 'video_loader', 'frame_cache_for',
            'check_video', 'check_videos', 'annotation_lists', 'rest_check_videos', 'input_speed', 'jpeg_decode_speed']
 
-# %% ../nbs/02_data.ipynb #6066499c
+# %% ../nbs/02_data.ipynb #5ac94b0c
 CLASS_LISTS = ('kinetics400', 'kinetics600', 'kinetics700', 'ucf101', 'hmdb51', 'activitynet200')
 
+# %% ../nbs/02_data.ipynb #dfc88eee
 def class_list(name:str)->list[str]:
     "The official class names of benchmark `name` (one of `CLASS_LISTS`), in published order."
     if name not in CLASS_LISTS: raise KeyError(f"no class list {name!r}; available: {', '.join(CLASS_LISTS)}")
     txt = resources.files('rest_nb').joinpath('class_lists', f'{name}.txt').read_text(encoding='utf-8')
     return [l for l in txt.splitlines() if l.strip()]
 
-# %% ../nbs/02_data.ipynb #4d83ab2b
+# %% ../nbs/02_data.ipynb #c7bab665
 VIDEO_EXTS = ('.mp4', '.avi', '.mkv', '.webm', '.mov', '.m4v', '.mpg', '.mpeg')
 
+# %% ../nbs/02_data.ipynb #605ab64a
 @dataclass
 class VideoRecord:
     "One labelled video."
@@ -45,7 +47,7 @@ class VideoRecord:
     label:int          # index into the list's `classes`
     split:str=''       # train / val / test where the annotations say
 
-# %% ../nbs/02_data.ipynb #02bffea4
+# %% ../nbs/02_data.ipynb #85ea6baa
 @dataclass
 class VideoList:
     "Labelled videos from one annotation source; `missing` lists annotated videos absent from disk."
@@ -56,29 +58,39 @@ class VideoList:
     absent:list[VideoRecord]=field(default_factory=list)  # the same videos with their label and split, where a reader knows them
     def __len__(self): return len(self.records)
     def __getitem__(self, i): return self.records[i]
-    def split(self, name:str)->VideoList:
-        "The records of split `name`, same classes (and the missing videos of that split, where known)."
-        known = len(self.absent) == len(self.missing)           # lists built by hand may give paths only
-        absent = [r for r in self.absent if r.split == name] if known else []
-        return VideoList(self.classes, [r for r in self.records if r.split == name], self.root,
-                         [r.path for r in absent] if known else self.missing, absent)
-    def counts(self)->dict[str, int]:
-        "Videos per class name."
-        c = {n: 0 for n in self.classes}
-        for r in self.records: c[self.classes[r.label]] += 1
-        return c
-    def __repr__(self):
-        splits = sorted({r.split for r in self.records})
-        return (f"VideoList({len(self.records)} videos, {len(self.classes)} classes, root={str(self.root)!r}"
-                + (f", splits={splits}" if splits != [''] else '') + (f", {len(self.missing)} missing" if self.missing else '') + ')')
 
-# %% ../nbs/02_data.ipynb #35e10c3d
+# %% ../nbs/02_data.ipynb #400ccdb5
+@patch
+def split(self:VideoList, name:str)->VideoList:
+    "The records of split `name`, same classes (and the missing videos of that split, where known)."
+    known = len(self.absent) == len(self.missing)           # lists built by hand may give paths only
+    absent = [r for r in self.absent if r.split == name] if known else []
+    return VideoList(self.classes, [r for r in self.records if r.split == name], self.root,
+                     [r.path for r in absent] if known else self.missing, absent)
+
+# %% ../nbs/02_data.ipynb #d710d2fd
+@patch
+def counts(self:VideoList)->dict[str, int]:
+    "Videos per class name."
+    c = {n: 0 for n in self.classes}
+    for r in self.records: c[self.classes[r.label]] += 1
+    return c
+
+# %% ../nbs/02_data.ipynb #d0d234af
+@patch
+def __repr__(self:VideoList):
+    splits = sorted({r.split for r in self.records})
+    return (f"VideoList({len(self.records)} videos, {len(self.classes)} classes, root={str(self.root)!r}"
+            + (f", splits={splits}" if splits != [''] else '') + (f", {len(self.missing)} missing" if self.missing else '') + ')')
+
+# %% ../nbs/02_data.ipynb #63caf662
 def _need_dir(root)->Path:
     root = Path(root)
     if not root.exists(): raise FileNotFoundError(f"data directory {str(root)!r} does not exist")
     if not root.is_dir(): raise NotADirectoryError(f"{str(root)!r} is not a directory")
     return root
 
+# %% ../nbs/02_data.ipynb #bbf4253c
 def find_videos(root:str|Path, exts=VIDEO_EXTS)->list[Path]:
     "All video files under `root` (recursive, by extension), sorted; clear errors for a missing or empty directory."
     root = _need_dir(root)
@@ -97,12 +109,20 @@ def read_folder(root:str|Path, exts=VIDEO_EXTS)->VideoList:
     idx = {c: i for i, c in enumerate(classes)}
     return VideoList(classes, [VideoRecord(p, idx[p.relative_to(root).parts[0]]) for p in vids], root)
 
-# %% ../nbs/02_data.ipynb #9e6fcfc9
+# %% ../nbs/02_data.ipynb #3dc983e9
+def _on_disk(classes:list[str], recs:list[VideoRecord], root:Path)->VideoList:
+    "The `VideoList` of annotated `recs`: those with a file as records, the others as `missing` and `absent`."
+    have = [r.path.exists() for r in recs]
+    absent = [r for r, h in zip(recs, have) if not h]
+    return VideoList(classes, [r for r, h in zip(recs, have) if h], root, [r.path for r in absent], absent)
+
+# %% ../nbs/02_data.ipynb #fab8cbed
 def _split_lines(path:Path)->list[tuple[int, str]]:
     "(line number, text) of the non-blank lines of an annotation file, whatever its line ends (UCF101's are CRLF) or BOM."
     if not path.is_file(): raise FileNotFoundError(f"annotation file {str(path)!r} not found")
     return [(n, l.strip()) for n, l in enumerate(path.read_text(encoding='utf-8-sig').splitlines(), 1) if l.strip()]
 
+# %% ../nbs/02_data.ipynb #2024e542
 def _ucf_classes(path:Path)->list[str]:
     "The classes of a UCF101 classInd.txt (lines `<number> <class>`), in file order."
     out = []
@@ -112,6 +132,18 @@ def _ucf_classes(path:Path)->list[str]:
         out.append(c.strip())
     return out
 
+# %% ../nbs/02_data.ipynb #8ecfa913
+def _ucf_entry(line:str)->tuple[str, str]:
+    "(video path relative to the root, class as spelt) of a UCF101 split line; trainlist lines end in the class number."
+    rel = re.sub(r'\s+\d+$', '', line).replace('\\', '/')
+    return rel, rel.split('/')[0] if '/' in rel else re.sub(r'^v_(.+)_g\d+_c\d+\..*$', r'\1', rel)
+
+def _ucf_file(root:Path, rel:str)->Path:
+    "Where a split line's video is: `root/Class/v_...avi`, else `root/v_...avi` (videos not in class folders)."
+    p = root/rel
+    return root/Path(rel).name if not p.exists() and (root/Path(rel).name).exists() else p
+
+# %% ../nbs/02_data.ipynb #67dc66f0
 def read_ucf101_split(root:str|Path, split_dir:str|Path, split:int=1, subset:str='test')->VideoList:
     "UCF101 with its official split files (classInd.txt, trainlist0K.txt, testlist0K.txt)."
     root, sd = _need_dir(root), _need_dir(split_dir)
@@ -121,18 +153,24 @@ def read_ucf101_split(root:str|Path, split_dir:str|Path, split:int=1, subset:str
     classes = _ucf_classes(ci)
     idx = {c: i for i, c in enumerate(classes)}
     folded = {c.lower(): i for i, c in enumerate(classes)}     # 'HandStandPushups' is spelt both ways in the files
-    recs, absent = [], []
+    recs = []
     for n, l in _split_lines(lst):
-        rel = re.sub(r'\s+\d+$', '', l).replace('\\', '/')          # trainlist lines end in the class number
-        c = rel.split('/')[0] if '/' in rel else re.sub(r'^v_(.+)_g\d+_c\d+\..*$', r'\1', rel)
-        i = idx.get(c, folded.get(c.lower()))
-        if i is None: raise ValueError(f"{lst}: line {n}: class {c!r} is not in {ci}")
-        p = root/rel
-        if not p.exists() and (root/Path(rel).name).exists(): p = root/Path(rel).name     # videos not in class folders
-        (recs if p.exists() else absent).append(VideoRecord(p, i, subset))
-    return VideoList(classes, recs, root, [r.path for r in absent], absent)
+        rel, c = _ucf_entry(l)
+        if (i := idx.get(c, folded.get(c.lower()))) is None: raise ValueError(f"{lst}: line {n}: class {c!r} is not in {ci}")
+        recs.append(VideoRecord(_ucf_file(root, rel), i, subset))
+    return _on_disk(classes, recs, root)
 
-# %% ../nbs/02_data.ipynb #cb9f2076
+# %% ../nbs/02_data.ipynb #5109cd3f
+def _hmdb_videos(f:Path, code:str)->list[str]:
+    "The video files of an HMDB51 split file whose code is `code` (1 = train, 2 = test, 0 = unused)."
+    out = []
+    for n, l in _split_lines(f):
+        m = re.fullmatch(r'(.*\S)\s+([012])', l)        # file names may hold spaces: the code is the last field
+        if m is None: raise ValueError(f"{f}: line {n} is {l!r}, expected '<video file> <0, 1 or 2>'")
+        if m[2] == code: out.append(m[1])
+    return out
+
+# %% ../nbs/02_data.ipynb #8bef484c
 def read_hmdb51_split(root:str|Path, split_dir:str|Path, split:int=1, subset:str='test')->VideoList:
     "HMDB51 with its official split files (<class>_test_split<K>.txt; 1 = train, 2 = test, 0 = unused)."
     root, sd = _need_dir(root), _need_dir(split_dir)
@@ -141,21 +179,15 @@ def read_hmdb51_split(root:str|Path, split_dir:str|Path, split:int=1, subset:str
     files = sorted(sd.glob(f'*_test_split{split}.txt'))
     if not files: raise FileNotFoundError(f"no *_test_split{split}.txt files in {str(sd)!r}")
     classes = [f.name[:-len(f'_test_split{split}.txt')] for f in files]
-    recs, absent = [], []
-    for i, (c, f) in enumerate(zip(classes, files)):
-        for n, l in _split_lines(f):
-            m = re.fullmatch(r'(.*\S)\s+([012])', l)        # file names may hold spaces: the code is the last field
-            if m is None: raise ValueError(f"{f}: line {n} is {l!r}, expected '<video file> <0, 1 or 2>'")
-            if m[2] != code: continue
-            p = root/c/m[1]
-            (recs if p.exists() else absent).append(VideoRecord(p, i, subset))
-    return VideoList(classes, recs, root, [r.path for r in absent], absent)
+    recs = [VideoRecord(root/c/v, i, subset) for i, (c, f) in enumerate(zip(classes, files)) for v in _hmdb_videos(f, code)]
+    return _on_disk(classes, recs, root)
 
-# %% ../nbs/02_data.ipynb #c7b3e23a
+# %% ../nbs/02_data.ipynb #05c78329
 def _label_key(name:str)->str:
     "A label or folder name as letters and digits only, lower case: 'playing guitar', 'playing_guitar' and 'Playing-Guitar' agree."
     return re.sub(r'[^0-9a-z]+', '', name.lower())
 
+# %% ../nbs/02_data.ipynb #96475216
 def _video_index(root:Path, exts, depth:int=4)->dict[str, list[Path]]:
     "File stem -> paths of the videos under `root` (`depth` folders down, symbolic links followed), in sorted order."
     idx = {}
@@ -167,7 +199,15 @@ def _video_index(root:Path, exts, depth:int=4)->dict[str, list[Path]]:
             if ext.lower() in exts: idx.setdefault(stem, []).append(Path(d)/f)
     return idx
 
-# %% ../nbs/02_data.ipynb #a4967df7
+# %% ../nbs/02_data.ipynb #f219858d
+def _clip_stem(r:dict, csv_path:Path, n:int)->str:
+    "`<youtube_id>_<start:06d>_<end:06d>`: the file name downloaders give the clip of row `r` (line `n` of `csv_path`)."
+    try: return f"{r['youtube_id']}_{int(float(r['time_start'])):06d}_{int(float(r['time_end'])):06d}"
+    except (TypeError, ValueError):
+        raise ValueError(f"{csv_path}: line {n}: time_start {r['time_start']!r} and time_end {r['time_end']!r} "
+                         "must be numbers (seconds)") from None
+
+# %% ../nbs/02_data.ipynb #7c9aa63c
 def _kinetics_rows(csv_path:Path, need_label:bool=True)->list[dict]:
     "The rows of a Kinetics annotation CSV, checked for the columns a clip needs."
     if not csv_path.is_file(): raise FileNotFoundError(f"annotation file {str(csv_path)!r} not found")
@@ -176,13 +216,10 @@ def _kinetics_rows(csv_path:Path, need_label:bool=True)->list[dict]:
     if not rows or not need <= set(rows[0]):
         raise ValueError(f"{str(csv_path)!r}: expected columns {sorted(need)} (+ split), found "
                          f"{list(rows[0]) if rows else 'no rows'}")
-    for n, r in enumerate(rows, 2):
-        try: r['stem'] = f"{r['youtube_id']}_{int(float(r['time_start'])):06d}_{int(float(r['time_end'])):06d}"
-        except (TypeError, ValueError):
-            raise ValueError(f"{csv_path}: line {n}: time_start {r['time_start']!r} and time_end {r['time_end']!r} "
-                             "must be numbers (seconds)") from None
+    for n, r in enumerate(rows, 2): r['stem'] = _clip_stem(r, csv_path, n)
     return rows
 
+# %% ../nbs/02_data.ipynb #a7823ef3
 def _find_clips(rows:list[dict], root:Path, idx:dict[str, list[Path]])->list[Path|None]:
     ("The file of each row: `<youtube_id>_<start:06d>_<end:06d>` (else `<youtube_id>`) with a video extension "
      "anywhere under `root`; where several, the one in a folder spelt like the label, then under the row's split.")
@@ -194,63 +231,79 @@ def _find_clips(rows:list[dict], root:Path, idx:dict[str, list[Path]])->list[Pat
                                                            split in p.relative_to(root).parts[:-1])))
     return out
 
-# %% ../nbs/02_data.ipynb #5579e018
-def _expected_paths(rows:list[dict], found:list[Path|None], root:Path, ext:str)->list[Path]:
-    "Each row's file: the one found, else where it would be in the layout and folder spelling of the files found."
+# %% ../nbs/02_data.ipynb #04cc48c7
+def _layout(rows:list[dict], found:list[Path|None], root:Path)->dict:
+    "How the files found for `rows` are laid out under `root`: label folders as spelt, per split or not, flat, underscores."
     keys = {_label_key(r.get('label') or '') for r in rows}
     hits = [(r, p) for r, p in zip(rows, found) if p is not None]
-    dirs = {r.get('label'): p.parent for r, p in hits}                       # a label's folder as spelt on disk
-    by_split = any((r.get('split') or '') in p.relative_to(root).parts[:-1] for r, p in hits)
-    flat = bool(hits) and not any(_label_key(p.parent.name) in keys for r, p in hits)
-    underscores = any(' ' in (r.get('label') or '') and ' ' not in p.parent.name for r, p in hits)
-    def where(r):
-        lab, sp = r.get('label') or '', r.get('split') or ''
-        if lab in dirs: return dirs[lab]
-        d = root/sp if by_split and sp else root
-        return d if flat or not lab else d/(lab.replace(' ', '_') if underscores else lab)
-    return [p if p is not None else where(r)/(r['stem'] + ext) for r, p in zip(rows, found)]
+    return dict(dirs={r.get('label'): p.parent for r, p in hits},                    # a label's folder as spelt on disk
+                by_split=any((r.get('split') or '') in p.relative_to(root).parts[:-1] for r, p in hits),
+                flat=bool(hits) and not any(_label_key(p.parent.name) in keys for r, p in hits),
+                underscores=any(' ' in (r.get('label') or '') and ' ' not in p.parent.name for r, p in hits))
 
+# %% ../nbs/02_data.ipynb #1cf7f1a2
+def _expected_dir(r:dict, root:Path, lay:dict)->Path:
+    "The folder row `r`'s file would be in, in the layout `lay` of the files found."
+    lab, sp = r.get('label') or '', r.get('split') or ''
+    if lab in lay['dirs']: return lay['dirs'][lab]
+    d = root/sp if lay['by_split'] and sp else root
+    return d if lay['flat'] or not lab else d/(lab.replace(' ', '_') if lay['underscores'] else lab)
+
+def _expected_paths(rows:list[dict], found:list[Path|None], root:Path, ext:str)->list[Path]:
+    "Each row's file: the one found, else where it would be in the layout and folder spelling of the files found."
+    lay = _layout(rows, found, root)
+    return [p if p is not None else _expected_dir(r, root, lay)/(r['stem'] + ext) for r, p in zip(rows, found)]
+
+# %% ../nbs/02_data.ipynb #e96c59b1
+def _folder_mismatch(rows:list[dict], files:list[Path], root:Path)->str:
+    "', in folders (…) spelt like none of its N labels (…)' when no folder of `files` is spelt like a label, else ''."
+    folders = sorted({p.parent.name for p in files} - {root.name} - {x.get('split') or '' for x in rows})
+    labels = sorted({x.get('label') or '' for x in rows} - {''})
+    if not labels or not folders or {_label_key(f) for f in folders} & {_label_key(l) for l in labels}: return ''
+    return (f", in folders ({', '.join(map(repr, folders[:3]))}{', …' if len(folders) > 3 else ''}) spelt like none of "
+            f"its {len(labels)} labels ({', '.join(map(repr, labels[:3]))}{', …' if len(labels) > 3 else ''})")
+
+# %% ../nbs/02_data.ipynb #65aaa212
 def _clip_mismatch(csv_path:Path, root:Path, rows:list[dict], idx:dict[str, list[Path]], exts)->str:
     "Why no row of a Kinetics CSV found its clip: the names and folders it expects beside those on disk."
     r, n = rows[0], sum(map(len, idx.values()))
     msg = f"none of the {len(rows)} clips annotated in {csv_path} has a file under {root}"
     if not n: return f"{msg}, which holds no videos ({', '.join(exts)})"
     files = sorted(p for ps in idx.values() for p in ps)
-    msg += (f": the CSV names files like '{r['stem']}{exts[0]}' (label {r.get('label', '')!r}), but the {n} videos "
-            f"there are named like '{files[0].relative_to(root)}'")
-    folders = sorted({p.parent.name for p in files} - {root.name} - {x.get('split') or '' for x in rows})
-    labels = sorted({x.get('label') or '' for x in rows} - {''})
-    if labels and folders and not {_label_key(f) for f in folders} & {_label_key(l) for l in labels}:
-        msg += (f", in folders ({', '.join(map(repr, folders[:3]))}{', …' if len(folders) > 3 else ''}) spelt like none of "
-                f"its {len(labels)} labels ({', '.join(map(repr, labels[:3]))}{', …' if len(labels) > 3 else ''})")
-    return msg
+    return (msg + f": the CSV names files like '{r['stem']}{exts[0]}' (label {r.get('label', '')!r}), but the {n} videos "
+            f"there are named like '{files[0].relative_to(root)}'" + _folder_mismatch(rows, files, root))
 
-# %% ../nbs/02_data.ipynb #df9b1f83
-def _kinetics_list(csv_path:Path, root:Path, classes:list[str]|None, exts, need_label:bool=True)->tuple[VideoList, str|None]:
-    "The `VideoList` of a Kinetics CSV, and when no annotated clip has a file, why not."
-    rows = _kinetics_rows(csv_path, need_label)
-    labels = [r.get('label') or '' for r in rows]
-    classes = list(classes) if classes else sorted(set(labels))
+# %% ../nbs/02_data.ipynb #3280c9ff
+def _label_index(labels:list[str], classes:list[str], csv_path:Path)->list[int]:
+    "The class index of each label; a label spelt with underscores matches a class spelt with spaces."
     idx = {c: i for i, c in enumerate(classes)}
     keyed = {_label_key(c): i for i, c in enumerate(classes)}   # a CSV spelling 'playing_guitar' for 'playing guitar'
     unknown = sorted({l for l in labels if l not in idx and _label_key(l) not in keyed})
     if unknown: raise ValueError(f"{str(csv_path)!r}: label {unknown[0]!r} is not in the given classes"
                                  + (f" (nor are {len(unknown) - 1} other labels)" if len(unknown) > 1 else ''))
-    files = _video_index(root, exts)
+    return [idx.get(l, keyed.get(_label_key(l))) for l in labels]
+
+# %% ../nbs/02_data.ipynb #1f9ce08a
+def _kinetics_list(csv_path:Path, root:Path, classes:list[str]|None, exts, need_label:bool=True)->tuple[VideoList, str|None]:
+    "The `VideoList` of a Kinetics CSV, and when no annotated clip has a file, why not."
+    rows = _kinetics_rows(csv_path, need_label)
+    labels = [r.get('label') or '' for r in rows]
+    classes = list(classes) if classes else sorted(set(labels))
+    ids, files = _label_index(labels, classes, csv_path), _video_index(root, exts)
     found = _find_clips(rows, root, files)
-    paths = _expected_paths(rows, found, root, exts[0])
-    recs = [VideoRecord(p, idx.get(l, keyed.get(_label_key(l))), r.get('split') or '') for r, l, p in zip(rows, labels, paths)]
-    vl = VideoList(classes, [v for v, f in zip(recs, found) if f is not None], root,
-                   [v.path for v, f in zip(recs, found) if f is None], [v for v, f in zip(recs, found) if f is None])
+    recs = [VideoRecord(p, i, r.get('split') or '') for r, i, p in zip(rows, ids, _expected_paths(rows, found, root, exts[0]))]
+    absent = [v for v, f in zip(recs, found) if f is None]
+    vl = VideoList(classes, [v for v, f in zip(recs, found) if f is not None], root, [v.path for v in absent], absent)
     return vl, (_clip_mismatch(csv_path, root, rows, files, exts) if rows and not vl.records else None)
 
+# %% ../nbs/02_data.ipynb #f950cb91
 def read_kinetics_csv(csv_path:str|Path, root:str|Path, classes:list[str]|None=None, exts=('.mp4', '.mkv', '.webm'))->VideoList:
     "A Kinetics annotation CSV (label,youtube_id,time_start,time_end,split) over videos under `root`."
     vl, mismatch = _kinetics_list(Path(csv_path), _need_dir(root), classes, tuple(exts))
     if mismatch: raise FileNotFoundError(mismatch)
     return vl
 
-# %% ../nbs/02_data.ipynb #dcb759c2
+# %% ../nbs/02_data.ipynb #d0bcbf00
 def _manifest(root:Path)->dict:
     "The parsed manifest.json of a benchmark made by rest_synth."
     mp = root/'manifest.json'
@@ -260,6 +313,7 @@ def _manifest(root:Path)->dict:
     try: return json.loads(mp.read_text())
     except ValueError as e: raise ValueError(f"{mp} is not valid JSON ({e}): generate the benchmark again with rest_synth") from None
 
+# %% ../nbs/02_data.ipynb #31e3e9a6
 def read_manifest(root:str|Path, name:str='source', split:str|None=None)->VideoList:
     "Set `name` (source, target_a, target_b) of a benchmark made by `rest_nb.synth`, optionally one split."
     root = _need_dir(root)
@@ -268,8 +322,7 @@ def read_manifest(root:str|Path, name:str='source', split:str|None=None)->VideoL
     s = m['sets'][name]
     idx = {c: i for i, c in enumerate(s['classes'])}
     recs = [VideoRecord(root/v['path'], idx[v['label']], v['split']) for v in s['videos'] if split in (None, v['split'])]
-    absent = [r for r in recs if not r.path.exists()]
-    return VideoList(list(s['classes']), [r for r in recs if r.path.exists()], root, [r.path for r in absent], absent)
+    return _on_disk(list(s['classes']), recs, root)
 
 # %% ../nbs/02_data.ipynb #131229ec
 def first_few(items:list, limit:int=10)->str:
@@ -287,7 +340,7 @@ def missing_text(vl:VideoList, what:str='annotated clips', limit:int=10, where:s
     if gone: s += f"; no file at all for {len(gone)} class{'es' if len(gone) > 1 else ''}: {first_few(list(map(repr, gone)), limit)}"
     return s + (f"; full list in {where}" if where else '')
 
-# %% ../nbs/02_data.ipynb #a9cfb991
+# %% ../nbs/02_data.ipynb #80f12610
 def clip_indices(n:int, frames:int, stride:int, start:int, out_of_bound:str='loop')->np.ndarray:
     "Frame indices of one clip of `frames` frames every `stride` frames from `start`, in a video of `n` frames."
     idx = start + stride*np.arange(frames)
@@ -295,6 +348,7 @@ def clip_indices(n:int, frames:int, stride:int, start:int, out_of_bound:str='loo
     if out_of_bound == 'clamp': return np.minimum(idx, n - 1)
     raise ValueError(f"out_of_bound={out_of_bound!r}: expected 'loop' or 'clamp'")
 
+# %% ../nbs/02_data.ipynb #b92dbde2
 def clip_starts(n:int, span:int, clips:int=1, rng:np.random.Generator|None=None)->np.ndarray:
     "Start frames: one uniform random start if `rng` is given (training), else `clips` evenly spaced (testing)."
     last = max(n - span, 0)                   # admissible starts are 0..last
@@ -310,7 +364,7 @@ def time_indices(starts:np.ndarray, # (n,) presentation time of each frame, seco
     t = np.mod(t, dur) if out_of_bound == 'loop' else np.minimum(t, starts[-1])
     return np.clip(np.searchsorted(starts, t + 1e-6, side='right') - 1, 0, len(starts) - 1)
 
-# %% ../nbs/02_data.ipynb #7ab82510
+# %% ../nbs/02_data.ipynb #a8d95cde
 def _to_float(x:torch.Tensor)->torch.Tensor:
     "uint8 (K, C, H, W) -> float (K, 3, H, W) in [0, 1]; one channel is repeated to three."
     x = x.float().div_(255)
@@ -320,6 +374,7 @@ def _to_tensor(frames:np.ndarray)->torch.Tensor:
     "uint8 (K, H, W, C) -> float (K, 3, H, W) in [0, 1]."
     return _to_float(torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2))
 
+# %% ../nbs/02_data.ipynb #fb9196d7
 def resize_short(x:torch.Tensor, short:int)->torch.Tensor:
     "Resize (K, C, H, W) so that min(H, W) == `short`, keeping the aspect ratio."
     h, w = x.shape[-2:]
@@ -328,6 +383,7 @@ def resize_short(x:torch.Tensor, short:int)->torch.Tensor:
     size = (max(short, round(h*s)), max(short, round(w*s)))
     return F.interpolate(x, size=size, mode='bilinear', antialias=True, align_corners=False)
 
+# %% ../nbs/02_data.ipynb #a09a0f3f
 def crop(x:torch.Tensor, size:int, rng:np.random.Generator|None=None)->torch.Tensor:
     "A `size` x `size` crop of (K, C, H, W): random if `rng` is given, else centred."
     h, w = x.shape[-2:]
@@ -336,13 +392,14 @@ def crop(x:torch.Tensor, size:int, rng:np.random.Generator|None=None)->torch.Ten
     else: i, j = rng.integers(0, h - size + 1), rng.integers(0, w - size + 1)
     return x[..., i:i + size, j:j + size]
 
-# %% ../nbs/02_data.ipynb #29fc1411
+# %% ../nbs/02_data.ipynb #949de49c
 class VideoError(Exception):
     "A video that cannot be used: `path` and `reason`."
     def __init__(self, path, reason:str):
         self.path, self.reason = str(path), reason
         super().__init__(f"{self.path}: {reason}")
 
+# %% ../nbs/02_data.ipynb #e8e86561
 class _native_stderr_off:
     "Send what C libraries write to file descriptor 2 (decord's and ffmpeg's logs) to /dev/null while inside."
     def __enter__(self):
@@ -351,6 +408,7 @@ class _native_stderr_off:
     def __exit__(self, *_):
         sys.stderr.flush(); os.dup2(self.saved, 2); os.close(self.saved)
 
+# %% ../nbs/02_data.ipynb #5848f19d
 def open_video(path:str|Path, min_frames:int=1)->decord.VideoReader:
     "A decord reader for `path`, or a `VideoError` saying why the file is unusable."
     p = Path(path)
@@ -363,6 +421,14 @@ def open_video(path:str|Path, min_frames:int=1)->decord.VideoReader:
     if len(vr) < min_frames: raise VideoError(p, f'{len(vr)} frame(s), fewer than min_frames={min_frames}')
     return vr
 
+# %% ../nbs/02_data.ipynb #fb1bf65a
+class CachedVideo:
+    ("The decoded frames (uint8 (n, H, W, 3)) and frame start times (seconds) of one video, as a `FrameCache` "
+     "holds them.")
+    def __init__(self, frames:np.ndarray, times:np.ndarray): self.frames, self.times = frames, times
+    def __len__(self): return len(self.frames)
+
+# %% ../nbs/02_data.ipynb #fdcd9678
 def _short(e:Exception)->str:
     return (str(e).strip().splitlines() or [type(e).__name__])[-1][:160]
 
@@ -373,7 +439,7 @@ def read_frames(vr:decord.VideoReader, idx, path='')->np.ndarray:
     try: return vr.get_batch([int(i) for i in idx]).asnumpy()
     except Exception as e: raise VideoError(path, f'frames failed to decode ({_clean(_short(e))})') from None
 
-# %% ../nbs/02_data.ipynb #4cc383e4
+# %% ../nbs/02_data.ipynb #963c80e7
 _ISO_BOXES = (b'ftyp', b'moov', b'mdat', b'free', b'wide', b'skip', b'pnot')
 
 def _iso_boxes(p:Path)->tuple[list[str], int|None]:
@@ -391,16 +457,15 @@ def _iso_boxes(p:Path)->tuple[list[str], int|None]:
             pos += n
     return types, None
 
+# %% ../nbs/02_data.ipynb #333b4260
 def _clean(msg:str)->str:
     "A decord/ffmpeg message without its '[time] src/file.cc:123: Error: ' prefix."
     return re.sub(r'^(\[[\d:]+\]\s*)?(\S+\.(cc|h|cpp):\d+:\s*)?(Error:\s*|Check failed:\s*)?', '', msg).strip()
 
-# %% ../nbs/02_data.ipynb #136cd67b
-def _why_unopenable(p:Path, err:Exception)->str:
-    "Why decord cannot open `p`, in words: text, a truncated or unfinished file, no video stream, or what ffmpeg says."
-    import av
+# %% ../nbs/02_data.ipynb #b3983070
+def _container_problem(p:Path, head:bytes)->str|None:
+    "Truncated (an mp4 box, or the AVI header, runs past the end of the file) or unfinished (an mp4 without 'moov'), else None."
     size = p.stat().st_size
-    with open(p, 'rb') as f: head = f.read(256)
     if head[4:8] in _ISO_BOXES:
         types, end = _iso_boxes(p)
         if end: return (f"truncated: the file ends at byte {size:,} inside its '{types[-1]}' box, which runs to byte {end:,} "
@@ -409,115 +474,84 @@ def _why_unopenable(p:Path, err:Exception)->str:
     elif head[:4] == b'RIFF' and head[8:12] == b'AVI ' and int.from_bytes(head[4:8], 'little') + 8 > size:
         return (f"truncated: the file ends at byte {size:,} but its AVI header says {int.from_bytes(head[4:8], 'little') + 8:,} "
                 "(an interrupted download or copy)")
+    return None
+
+# %% ../nbs/02_data.ipynb #ea431806
+def _text_problem(head:bytes)->str|None:
+    "'not a video: the file holds text (…)' when the file starts with printable text, else None."
     try: text = head.decode('utf-8')
-    except UnicodeDecodeError: text = None
-    if text is not None and text.strip() and all(c.isprintable() or c.isspace() for c in text):
+    except UnicodeDecodeError: return None
+    if text.strip() and all(c.isprintable() or c.isspace() for c in text):
         return f"not a video: the file holds text ({' '.join(text.split())[:40]!r}…)"
+    return None
+
+# %% ../nbs/02_data.ipynb #b14f4425
+def _why_unopenable(p:Path, err:Exception)->str:
+    "Why decord cannot open `p`, in words: text, a truncated or unfinished file, no video stream, or what ffmpeg says."
+    import av
+    with open(p, 'rb') as f: head = f.read(256)
+    if why := _container_problem(p, head) or _text_problem(head): return why
     try:
         with av.open(str(p)) as c: video, audio = list(c.streams.video), list(c.streams.audio)
     except Exception as e: return f"not a video file ffmpeg can read ({getattr(e, 'strerror', None) or _clean(_short(e))})"
     if not video: return f"no video stream ({'audio only' if audio else 'no audio either'})"
     return f"its {video[0].codec_context.name} video stream cannot be opened ({_clean(_short(err))})"
 
-# %% ../nbs/02_data.ipynb #2ae22830
-class CachedVideo:
-    ("The decoded frames (uint8 (n, H, W, 3)) and frame start times (seconds) of one video, as a `FrameCache` "
-     "holds them.")
-    def __init__(self, frames:np.ndarray, times:np.ndarray): self.frames, self.times = frames, times
-    def __len__(self): return len(self.frames)
-
+# %% ../nbs/02_data.ipynb #023fe1da
 class ClipSampler:
     ("Decode clips with decord (or read them from a `FrameCache`) and turn them into normalised tensors, following a "
      "`ClipConfig`.")
     def __init__(self, cfg:ClipConfig): self.cfg = cfg
-    @property
-    def span(self)->int: return (self.cfg.frames - 1)*self.cfg.stride + 1
 
-    def indices(self, vr:decord.VideoReader, rng:np.random.Generator|None=None)->np.ndarray:
-        "Frame indices of the clips of one video, (N, T): one random clip if `rng` is given, else `test_clips`."
-        c, n = self.cfg, len(vr)
-        if c.fps is None:
-            starts = clip_starts(n, self.span, c.test_clips, rng)
-            return np.stack([clip_indices(n, c.frames, c.stride, s, c.out_of_bound) for s in starts])
-        ts = vr.times if isinstance(vr, CachedVideo) else vr.get_frame_timestamp(range(n))[:, 0]
-        dur, span_t = ts[-1] - ts[0], (c.frames - 1)*c.stride/c.fps
-        last = max(dur - span_t, 0.)
-        t0s = [rng.uniform(0, last)] if rng is not None else (np.arange(c.test_clips) + 0.5)*last/c.test_clips
-        return np.stack([time_indices(ts - ts[0], t0, c.frames, c.stride, c.fps, c.out_of_bound) for t0 in t0s])
+# %% ../nbs/02_data.ipynb #7c680f3b
+@patch(as_prop=True)
+def span(self:ClipSampler)->int:
+    "Frames of the video one clip covers, first to last."
+    return (self.cfg.frames - 1)*self.cfg.stride + 1
 
-    def __call__(self, path:str|Path, rng:np.random.Generator|None=None, video:CachedVideo|None=None)->torch.Tensor:
-        ("Training clip (T, C, H, W) if `rng` is given, else the test clips (N, T, C, H, W); from `video` if given, "
-         "else decoded.")
-        c = self.cfg
-        vr = open_video(path, c.min_frames) if video is None else video
-        idx = self.indices(vr, rng)
-        uniq, inv = np.unique(idx, return_inverse=True)            # decode each frame once
-        x = torch.from_numpy(np.ascontiguousarray(read_frames(vr, uniq, path))).permute(0, 3, 1, 2)
-        # frames already at the short side (a frame cache's): crop the uint8 frames, then convert fewer pixels
-        if min(x.shape[-2:]) == c.short_side: x = _to_float(crop(x, c.size, rng))
-        else: x = crop(resize_short(_to_float(x), c.short_side), c.size, rng)
-        if rng is not None and c.flip and rng.random() < 0.5: x = x.flip(-1)
-        mean, std = torch.tensor(c.mean).view(1, 3, 1, 1), torch.tensor(c.std).view(1, 3, 1, 1)
-        x = ((x - mean)/std)[torch.from_numpy(inv.reshape(idx.shape))]
-        return x[0] if rng is not None else x
+# %% ../nbs/02_data.ipynb #2a5987b6
+@patch
+def indices(self:ClipSampler, vr:decord.VideoReader, rng:np.random.Generator|None=None)->np.ndarray:
+    "Frame indices of the clips of one video, (N, T): one random clip if `rng` is given, else `test_clips`."
+    c, n = self.cfg, len(vr)
+    if c.fps is not None: return self._time_indices(vr, rng)
+    starts = clip_starts(n, self.span, c.test_clips, rng)
+    return np.stack([clip_indices(n, c.frames, c.stride, s, c.out_of_bound) for s in starts])
 
-# %% ../nbs/02_data.ipynb #6ad6354f
-class VideoDataset(Dataset):
-    "Clips of the videos of a `VideoList`: a random training clip, or the N test clips, per video."
-    def __init__(self, videos:VideoList, cfg:ClipConfig, train:bool=True, seed:int=0,
-                 frames:FrameCache|None=None):   # decoded frames of `videos` (the frame cache below), else decord
-        if frames is not None and (frames.short_side != cfg.short_side or len(frames) != len(videos)):
-            raise ValueError(f"the frame cache holds {len(frames)} videos at short side {frames.short_side}, "
-                             f"expected {len(videos)} at {cfg.short_side}")
-        self.videos, self.sampler, self.train, self.seed, self.epoch, self.frames = videos, ClipSampler(cfg), train, seed, 0, frames
-    def __len__(self): return len(self.videos)
-    def set_epoch(self, epoch:int): self.epoch = epoch
-    def __getitem__(self, key:int|tuple)->dict:
-        "Sample `key`: an index (at the `set_epoch` epoch) or an `(epoch, index)` pair."
-        epoch, i = key if isinstance(key, tuple) else (self.epoch, key)
-        r = self.videos[i]
-        rng = np.random.default_rng([self.seed, epoch, i]) if self.train else None
-        try:
-            video = self.frames.video(i, self.sampler.cfg.min_frames) if self.frames is not None else None
-            clip = self.sampler(r.path, rng, video)
-        except VideoError as e: return {'error': e.reason, 'path': e.path, 'index': i}
-        return {'clip': clip, 'label': r.label, 'text': self.videos.classes[r.label], 'index': i}
+# %% ../nbs/02_data.ipynb #47a78669
+@patch
+def _time_indices(self:ClipSampler, vr:decord.VideoReader, rng:np.random.Generator|None=None)->np.ndarray:
+    "`indices` when `fps` is set: clips of `frames` frames `stride/fps` seconds apart, by the frames' timestamps."
+    c, n = self.cfg, len(vr)
+    ts = vr.times if isinstance(vr, CachedVideo) else vr.get_frame_timestamp(range(n))[:, 0]
+    dur, span_t = ts[-1] - ts[0], (c.frames - 1)*c.stride/c.fps
+    last = max(dur - span_t, 0.)
+    t0s = [rng.uniform(0, last)] if rng is not None else (np.arange(c.test_clips) + 0.5)*last/c.test_clips
+    return np.stack([time_indices(ts - ts[0], t0, c.frames, c.stride, c.fps, c.out_of_bound) for t0 in t0s])
 
-# %% ../nbs/02_data.ipynb #b2d8da6d
-def collate_clips(samples:list[dict])->dict:
-    "Stack good samples into a batch; failed ones go to `skipped` as (path, reason)."
-    good = [s for s in samples if 'error' not in s]
-    return {'clip': torch.stack([s['clip'] for s in good]) if good else None,
-            'label': torch.tensor([s['label'] for s in good], dtype=torch.long),
-            'text': [s['text'] for s in good], 'index': torch.tensor([s['index'] for s in good], dtype=torch.long),
-            'skipped': [(s['path'], s['error']) for s in samples if 'error' in s]}
+# %% ../nbs/02_data.ipynb #dd80614e
+@patch
+def _pixels(self:ClipSampler, frames:np.ndarray, rng:np.random.Generator|None=None)->torch.Tensor:
+    "uint8 frames (K, H, W, 3) -> normalised (K, 3, size, size): resize, crop (random if `rng`), flip, normalise."
+    c = self.cfg
+    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
+    # frames already at the short side (a frame cache's): crop the uint8 frames, then convert fewer pixels
+    if min(x.shape[-2:]) == c.short_side: x = _to_float(crop(x, c.size, rng))
+    else: x = crop(resize_short(_to_float(x), c.short_side), c.size, rng)
+    if rng is not None and c.flip and rng.random() < 0.5: x = x.flip(-1)
+    mean, std = torch.tensor(c.mean).view(1, 3, 1, 1), torch.tensor(c.std).view(1, 3, 1, 1)
+    return (x - mean)/std
 
-# %% ../nbs/02_data.ipynb #14b2924d
-class SkipLog:
-    "Counts and names the videos a run skipped; `update(batch)` after each batch, `summary()` at the end."
-    def __init__(self): self.skipped = {}
-    def update(self, batch:dict):
-        for p, why in batch['skipped']: self.skipped.setdefault(p, why)
-    def __len__(self): return len(self.skipped)
-    def lines(self)->list[str]:
-        "Every skipped video as `path: reason`, sorted by path (the full list, for a file)."
-        return [f'{p}: {why}' for p, why in sorted(self.skipped.items())]
-    def summary(self, limit:int=10, where:str|None=None)->str:
-        "The number of skipped videos and the first `limit` with their reason; `where` names the file holding the full list."
-        if not self.skipped: return 'no videos skipped'
-        more = len(self) - limit
-        return '\n'.join([f"{len(self)} video(s) skipped" + (f" (full list in {where})" if where else '') + ':',
-                          *(f'  {l}' for l in self.lines()[:limit])] + ([f'  … (+{more} more)'] if more > 0 else []))
-
-# %% ../nbs/02_data.ipynb #912a3da0
-def video_loader(ds:VideoDataset, batch_size:int=8, shuffle:bool|None=None, workers:int=2, seed:int=0,
-                 drop_last:bool=False, pin_memory:bool|None=None, **kwargs)->DataLoader:
-    "A DataLoader over `ds` with worker processes, `collate_clips`, and a seeded shuffle."
-    shuffle = ds.train if shuffle is None else shuffle
-    g = torch.Generator().manual_seed(seed)
-    return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, num_workers=workers, collate_fn=collate_clips,
-                      generator=g, drop_last=drop_last, pin_memory=torch.cuda.is_available() if pin_memory is None else pin_memory,
-                      persistent_workers=False, **kwargs)
+# %% ../nbs/02_data.ipynb #5e82a8f1
+@patch
+def __call__(self:ClipSampler, path:str|Path, rng:np.random.Generator|None=None, video:CachedVideo|None=None)->torch.Tensor:
+    ("Training clip (T, C, H, W) if `rng` is given, else the test clips (N, T, C, H, W); from `video` if given, "
+     "else decoded.")
+    vr = open_video(path, self.cfg.min_frames) if video is None else video
+    idx = self.indices(vr, rng)
+    uniq, inv = np.unique(idx, return_inverse=True)            # decode each frame once
+    x = self._pixels(read_frames(vr, uniq, path), rng)[torch.from_numpy(inv.reshape(idx.shape))]
+    return x[0] if rng is not None else x
 
 # %% ../nbs/02_data.ipynb #5439dabc
 def file_stamp(path:str|Path)->tuple[int, int]:
@@ -528,11 +562,19 @@ def file_stamp(path:str|Path)->tuple[int, int]:
     st = p.stat()
     return (st.st_size, st.st_mtime_ns)
 
-# %% ../nbs/02_data.ipynb #7facd75a
+# %% ../nbs/02_data.ipynb #828789cc
 _FRAMES_FORMAT = 'rest_nb.frames/1'
 _CHUNK = 64                                                  # frames decoded and resized at a time
 JPEG_QUALITY = 90                                            # of `FrameCache(jpeg=True)`: 13-17x smaller than uint8 frames
 
+# %% ../nbs/02_data.ipynb #fbeee3f1
+def _at_short_side(f:np.ndarray, short:int)->np.ndarray:
+    "uint8 frames (K, H, W, 3) with the short side resized to `short`, rounded to uint8; unchanged if already there."
+    if min(f.shape[1:3]) == short: return f
+    x = resize_short(_to_tensor(f), short).mul_(255).round_().clamp_(0, 255)
+    return x.to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
+
+# %% ../nbs/02_data.ipynb #35252157
 def _decode_video(job:tuple)->tuple:
     ("(frames with short side `short`, their shape (n, H', W', 3), frame start times, None) of one video: uint8 "
      "frames, or a list of n JPEG byte arrays if `quality` is set; (None, None, None, reason) if it cannot be decoded.")
@@ -541,17 +583,12 @@ def _decode_video(job:tuple)->tuple:
         vr = open_video(path)
         n, parts = len(vr), []
         for s in range(0, n, _CHUNK):
-            f = read_frames(vr, range(s, min(s + _CHUNK, n)), path)
-            if min(f.shape[1:3]) != short:
-                x = resize_short(_to_tensor(f), short).mul_(255).round_().clamp_(0, 255)
-                f = x.to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
+            f = _at_short_side(read_frames(vr, range(s, min(s + _CHUNK, n)), path), short)
             if quality: parts += [encode_jpeg(torch.from_numpy(a).permute(2, 0, 1), quality=quality).numpy() for a in f]
             else: parts.append(f)
         times = vr.get_frame_timestamp(range(n))[:, 0].astype(np.float64)
         return (parts if quality else np.concatenate(parts)), (n, *f.shape[1:]), times, None
     except VideoError as e: return None, None, None, e.reason
-
-def _one_thread(): torch.set_num_threads(1)                 # pool workers: no nested thread pools after fork
 
 # %% ../nbs/02_data.ipynb #4b585095
 class JpegFrames:
@@ -564,7 +601,15 @@ class JpegFrames:
                               for k in np.atleast_1d(idx)])
         except RuntimeError as e: raise VideoError(self.path, f'frame cache JPEG failed to decode ({_short(e)})') from None
 
-# %% ../nbs/02_data.ipynb #a0f703a3
+# %% ../nbs/02_data.ipynb #8ffaad47
+def _cache_key(videos:VideoList, short_side:int, quality:int|None)->str:
+    "A hash of the resolved video paths with their sizes and times, the short side and the JPEG quality."
+    # resolved paths: the same folder given as `data/own` or as an absolute path is one cache
+    recs = [(str(Path(r.path).resolve()), *file_stamp(r.path)) for r in videos.records]
+    fmt = [_FRAMES_FORMAT, short_side, recs] + ([f'jpeg{quality}'] if quality else [])
+    return hashlib.sha1(json.dumps(fmt).encode()).hexdigest()[:20]
+
+# %% ../nbs/02_data.ipynb #d532b8b2
 class FrameCache:
     ("Every frame of the videos of a `VideoList`, decoded once with decord and resized to `short_side`: a uint8 "
      "memory map, or JPEG shards.")
@@ -572,28 +617,17 @@ class FrameCache:
                  jpeg:bool=False):       # JPEG shards (quality JPEG_QUALITY), as `train.frame_cache=jpeg`; False: uint8
         if not isinstance(jpeg, bool): raise ValueError(f"jpeg={jpeg!r}: expected True (JPEG shards) or False (uint8 frames)")
         self.videos, self.short_side, self.jpeg = videos, short_side, jpeg
-        q = JPEG_QUALITY if jpeg else None
-        # resolved paths: the same folder given as `data/own` or as an absolute path is one cache
-        recs = [(str(Path(r.path).resolve()), *file_stamp(r.path)) for r in videos.records]
-        fmt = [_FRAMES_FORMAT, short_side, recs] + ([f'jpeg{q}'] if q else [])
-        key = hashlib.sha1(json.dumps(fmt).encode()).hexdigest()[:20]
-        self.dir = cache_dir(cache)/'frames'/key
+        self.dir = cache_dir(cache)/'frames'/_cache_key(videos, short_side, JPEG_QUALITY if jpeg else None)
         if not (self.dir/'index.json').exists(): self._build(workers)
         self.index = json.loads((self.dir/'index.json').read_text())
         self._open()
-
     def __len__(self): return len(self.index['entries'])
-    @property
-    def nbytes(self)->int: return self.index['bytes']
-    def unreadable(self)->list[tuple[str, str]]:
-        "(path, reason) of every video the cache could not decode."
-        return [(str(r.path), e['error']) for r, e in zip(self.videos.records, self.index['entries']) if 'error' in e]
-    def __repr__(self):
-        return (f"FrameCache({len(self)} videos, {self.index['frames']} frames, {self.nbytes/2**20:.0f} MiB of "
-                f"{f'JPEG q{JPEG_QUALITY}' if self.jpeg else 'uint8'} at short side {self.short_side}, "
-                f"{len(self.unreadable())} unreadable)")
 
-# %% ../nbs/02_data.ipynb #40a38b9b
+# %% ../nbs/02_data.ipynb #d422efde
+@patch(as_prop=True)
+def _file(self:FrameCache)->str: return 'frames.jpg' if self.jpeg else 'frames.u8'
+
+# %% ../nbs/02_data.ipynb #5d032510
 _BUILD_TMP = re.compile(r'\.(?P<key>[0-9a-f]+)\.(?P<pid>\d+)\.tmp')       # `.KEY.PID.tmp`: a build in progress, or killed
 
 def _pid_alive(pid:int)->bool:
@@ -604,6 +638,7 @@ def _pid_alive(pid:int)->bool:
     except OverflowError: return False
     return True
 
+# %% ../nbs/02_data.ipynb #ce289fc3
 def _tree_bytes(d:Path)->int: return sum(f.stat().st_size for f in d.rglob('*') if f.is_file() and not f.is_symlink())
 
 def _size_text(n:int)->str:
@@ -612,25 +647,31 @@ def _size_text(n:int)->str:
         if n >= 2**k: return f"{n/2**k:.1f} {unit}" if n < 10*2**k else f"{n/2**k:.0f} {unit}"
     return f"{n} B"
 
+# %% ../nbs/02_data.ipynb #d2591496
+def _is_stale_build(d:Path, host:str)->bool:
+    "Whether `d` is a frame-cache build folder (`.KEY.PID.tmp`) of machine `host` whose process is gone."
+    m = _BUILD_TMP.fullmatch(d.name)
+    if not m or not d.is_dir(): return False
+    try: owner = (d/'.host').read_text().strip()           # a shared cache: another machine's PIDs cannot be checked here
+    except OSError: owner = host                            # (older builds did not say: taken as this machine's)
+    return owner == host and not _pid_alive(int(m['pid']))
+
+# %% ../nbs/02_data.ipynb #051b32a3
 def remove_stale_builds(folder:str|Path)->list[tuple[Path, int]]:
     ("Remove the temporary folders (`.KEY.PID.tmp`) that frame-cache builds killed midway left in `folder`: those whose "
      "process is gone; (folder, bytes) of each removed. A folder of a live process, or of another machine, is kept.")
     host, out = socket.gethostname(), []
     for d in sorted(Path(folder).glob('.*.tmp')):
-        m = _BUILD_TMP.fullmatch(d.name)
-        if not m or not d.is_dir(): continue
-        try: owner = (d/'.host').read_text().strip()           # a shared cache: another machine's PIDs cannot be checked here
-        except OSError: owner = host                            # (older builds did not say: taken as this machine's)
-        if owner != host or _pid_alive(int(m['pid'])): continue
+        if not _is_stale_build(d, host): continue
         n = _tree_bytes(d)
         shutil.rmtree(d, ignore_errors=True)
         if not d.exists(): out.append((d, n))
     return out
 
-# %% ../nbs/02_data.ipynb #f24f92d0
+# %% ../nbs/02_data.ipynb #259f3c03
 @patch
-def _build(self:FrameCache, workers:int|None=None):
-    "Decode every video into a temporary folder, then rename it into place."
+def _build_dir(self:FrameCache)->Path:
+    "A new `.KEY.PID.tmp` folder for this build, beside the caches (stale ones removed first, and said on stderr)."
     self.dir.parent.mkdir(parents=True, exist_ok=True)
     if stale := remove_stale_builds(self.dir.parent):
         print(f"removed {len(stale)} stale frame-cache folder{'s' if len(stale) > 1 else ''} "
@@ -639,17 +680,28 @@ def _build(self:FrameCache, workers:int|None=None):
     shutil.rmtree(tmp, ignore_errors=True)
     new = tmp.with_name(tmp.name + '.new')                  # named for this machine before it can look like a stale build
     shutil.rmtree(new, ignore_errors=True); new.mkdir(); (new/'.host').write_text(socket.gethostname()); new.rename(tmp)
-    jobs = [(str(r.path), self.short_side, JPEG_QUALITY if self.jpeg else None) for r in self.videos.records]
-    workers = min(workers or os.cpu_count() or 1, len(jobs))
+    return tmp
+
+# %% ../nbs/02_data.ipynb #a87d03ab
+def _one_thread(): torch.set_num_threads(1)                 # pool workers: no nested thread pools after fork
+
+def _decoded(jobs:list[tuple], workers:int):
+    "`_decode_video` of each job, in order: by a pool of `workers` processes, or here for one; `close()` ends the pool."
+    if workers <= 1: yield from map(_decode_video, jobs); return
+    ctx = get_context('fork' if 'fork' in get_all_start_methods() else 'spawn')
+    pool = ctx.Pool(workers, initializer=_one_thread)
+    try: yield from pool.imap(_decode_video, jobs, chunksize=8)
+    finally: pool.terminate()
+
+# %% ../nbs/02_data.ipynb #89d45aa3
+@patch
+def _write(self:FrameCache, tmp:Path, results)->tuple[list[dict], int, int]:
+    "Append the decoded videos to the files of `tmp`: (index entries, bytes of frames, frames)."
     entries, nbytes, nframes = [], 0, 0
     # JPEG byte offsets go to disk video by video (Kinetics-700: ~200M frames, too many for a Python list)
     oh = open(tmp/'offsets.i64', 'wb') if self.jpeg else None
     if oh: oh.write(np.zeros(1, np.int64).tobytes())
     with open(tmp/self._file, 'wb') as fh, open(tmp/'times.f64', 'wb') as th:
-        if workers > 1:
-            ctx = get_context('fork' if 'fork' in get_all_start_methods() else 'spawn')
-            pool = ctx.Pool(workers, initializer=_one_thread); results = pool.imap(_decode_video, jobs, chunksize=8)
-        else: pool, results = None, map(_decode_video, jobs)
         try:
             for frames, shape, times, err in results:
                 if err is not None: entries.append({'error': err}); continue
@@ -661,8 +713,18 @@ def _build(self:FrameCache, workers:int|None=None):
                 th.write(times.tobytes())
                 nbytes, nframes = fh.tell(), nframes + shape[0]
         finally:
-            if pool is not None: pool.terminate()
             if oh: oh.close()
+    return entries, nbytes, nframes
+
+# %% ../nbs/02_data.ipynb #9de62a4f
+@patch
+def _build(self:FrameCache, workers:int|None=None):
+    "Decode every video into a temporary folder, then rename it into place."
+    tmp = self._build_dir()
+    jobs = [(str(r.path), self.short_side, JPEG_QUALITY if self.jpeg else None) for r in self.videos.records]
+    results = _decoded(jobs, min(workers or os.cpu_count() or 1, len(jobs)))
+    try: entries, nbytes, nframes = self._write(tmp, results)
+    finally: results.close()
     index = {'format': _FRAMES_FORMAT, 'short_side': self.short_side, 'quality': JPEG_QUALITY if self.jpeg else None, 'bytes': nbytes,
              'frames': nframes, 'videos': [j[0] for j in jobs], 'entries': entries}
     (tmp/'index.json').write_text(json.dumps(index))
@@ -670,10 +732,13 @@ def _build(self:FrameCache, workers:int|None=None):
     # another process finished the same cache first: use its copy
     except OSError: shutil.rmtree(tmp, ignore_errors=True)
 
+# %% ../nbs/02_data.ipynb #9f100ffc
 @patch(as_prop=True)
-def _file(self:FrameCache)->str: return 'frames.jpg' if self.jpeg else 'frames.u8'
+def nbytes(self:FrameCache)->int:
+    "Bytes of frames (uint8 or JPEG) the cache holds."
+    return self.index['bytes']
 
-# %% ../nbs/02_data.ipynb #373ae8db
+# %% ../nbs/02_data.ipynb #e2c36ddc
 @patch
 def _open(self:FrameCache):
     "Memory-map the frames, times and JPEG offsets (nothing is read until a clip asks for it)."
@@ -681,6 +746,7 @@ def _open(self:FrameCache):
     self.data, self.times = mm(self._file, np.uint8, self.nbytes), mm('times.f64', np.float64, self.index['frames'])
     self.offsets = mm('offsets.i64', np.int64, self.index['frames'] + 1) if self.jpeg else None
 
+# %% ../nbs/02_data.ipynb #761f8d26
 @patch
 def video(self:FrameCache, i:int, min_frames:int=1)->CachedVideo:
     "Video `i` of the list, or a `VideoError` saying why it could not be decoded when the cache was built."
@@ -693,11 +759,97 @@ def video(self:FrameCache, i:int, min_frames:int=1)->CachedVideo:
     else: frames = self.data[e['offset']:e['offset'] + n*h*w*c].reshape(n, h, w, c)
     return CachedVideo(frames, self.times[t:t + n])
 
+# %% ../nbs/02_data.ipynb #8846a1ae
+@patch
+def unreadable(self:FrameCache)->list[tuple[str, str]]:
+    "(path, reason) of every video the cache could not decode."
+    return [(str(r.path), e['error']) for r, e in zip(self.videos.records, self.index['entries']) if 'error' in e]
+
+# %% ../nbs/02_data.ipynb #59056407
 @patch
 def __getstate__(self:FrameCache):
     return {k: v for k, v in self.__dict__.items() if k not in ('data', 'times', 'offsets')}
 @patch
 def __setstate__(self:FrameCache, d): self.__dict__.update(d); self._open()    # worker processes map the file again
+
+# %% ../nbs/02_data.ipynb #37bc3047
+@patch
+def __repr__(self:FrameCache):
+    return (f"FrameCache({len(self)} videos, {self.index['frames']} frames, {self.nbytes/2**20:.0f} MiB of "
+            f"{f'JPEG q{JPEG_QUALITY}' if self.jpeg else 'uint8'} at short side {self.short_side}, "
+            f"{len(self.unreadable())} unreadable)")
+
+# %% ../nbs/02_data.ipynb #e8e0f633
+class VideoDataset(Dataset):
+    "Clips of the videos of a `VideoList`: a random training clip, or the N test clips, per video."
+    def __init__(self, videos:VideoList, cfg:ClipConfig, train:bool=True, seed:int=0,
+                 frames:FrameCache|None=None):   # decoded frames of `videos` (the frame cache below), else decord
+        if frames is not None and (frames.short_side != cfg.short_side or len(frames) != len(videos)):
+            raise ValueError(f"the frame cache holds {len(frames)} videos at short side {frames.short_side}, "
+                             f"expected {len(videos)} at {cfg.short_side}")
+        self.videos, self.sampler, self.train, self.seed, self.epoch, self.frames = videos, ClipSampler(cfg), train, seed, 0, frames
+    def __len__(self): return len(self.videos)
+
+# %% ../nbs/02_data.ipynb #f123f4af
+@patch
+def set_epoch(self:VideoDataset, epoch:int):
+    "Draw the random training clips of epoch `epoch` from now on."
+    self.epoch = epoch
+
+# %% ../nbs/02_data.ipynb #404425de
+@patch
+def __getitem__(self:VideoDataset, key:int|tuple)->dict:
+    "Sample `key`: an index (at the `set_epoch` epoch) or an `(epoch, index)` pair."
+    epoch, i = key if isinstance(key, tuple) else (self.epoch, key)
+    r = self.videos[i]
+    rng = np.random.default_rng([self.seed, epoch, i]) if self.train else None
+    try:
+        video = self.frames.video(i, self.sampler.cfg.min_frames) if self.frames is not None else None
+        clip = self.sampler(r.path, rng, video)
+    except VideoError as e: return {'error': e.reason, 'path': e.path, 'index': i}
+    return {'clip': clip, 'label': r.label, 'text': self.videos.classes[r.label], 'index': i}
+
+# %% ../nbs/02_data.ipynb #b2d8da6d
+def collate_clips(samples:list[dict])->dict:
+    "Stack good samples into a batch; failed ones go to `skipped` as (path, reason)."
+    good = [s for s in samples if 'error' not in s]
+    return {'clip': torch.stack([s['clip'] for s in good]) if good else None,
+            'label': torch.tensor([s['label'] for s in good], dtype=torch.long),
+            'text': [s['text'] for s in good], 'index': torch.tensor([s['index'] for s in good], dtype=torch.long),
+            'skipped': [(s['path'], s['error']) for s in samples if 'error' in s]}
+
+# %% ../nbs/02_data.ipynb #e8b50c27
+class SkipLog:
+    "Counts and names the videos a run skipped; `update(batch)` after each batch, `summary()` at the end."
+    def __init__(self): self.skipped = {}
+    def update(self, batch:dict):
+        for p, why in batch['skipped']: self.skipped.setdefault(p, why)
+    def __len__(self): return len(self.skipped)
+
+# %% ../nbs/02_data.ipynb #37f51de2
+@patch
+def lines(self:SkipLog)->list[str]:
+    "Every skipped video as `path: reason`, sorted by path (the full list, for a file)."
+    return [f'{p}: {why}' for p, why in sorted(self.skipped.items())]
+
+# %% ../nbs/02_data.ipynb #b27e4009
+@patch
+def summary(self:SkipLog, limit:int=10, where:str|None=None)->str:
+    "The number of skipped videos and the first `limit` with their reason; `where` names the file holding the full list."
+    if not self.skipped: return 'no videos skipped'
+    more = len(self) - limit
+    return '\n'.join([f"{len(self)} video(s) skipped" + (f" (full list in {where})" if where else '') + ':',
+                      *(f'  {l}' for l in self.lines()[:limit])] + ([f'  … (+{more} more)'] if more > 0 else []))
+
+# %% ../nbs/02_data.ipynb #912a3da0
+def video_loader(ds:VideoDataset, batch_size:int=8, shuffle:bool|None=None, workers:int=2, seed:int=0,
+                 drop_last:bool=False, pin_memory:bool|None=None, **kwargs)->DataLoader:
+    "A DataLoader over `ds` with worker processes, `collate_clips`, and a seeded shuffle."
+    shuffle = ds.train if shuffle is None else shuffle
+    g = torch.Generator().manual_seed(seed)
+    return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, num_workers=workers, collate_fn=collate_clips,
+                      generator=g, drop_last=drop_last, pin_memory=torch.cuda.is_available() if pin_memory is None else pin_memory,
+                      persistent_workers=False, **kwargs)
 
 # %% ../nbs/02_data.ipynb #8788b485
 def frame_cache_for(mode:bool|str, videos:VideoList, short_side:int, cache:str|Path|None=None,
@@ -705,7 +857,7 @@ def frame_cache_for(mode:bool|str, videos:VideoList, short_side:int, cache:str|P
     "The frame cache that `train.frame_cache=mode` reads: None for false, uint8 frames for true, JPEG shards for 'jpeg'."
     return FrameCache(videos, short_side, cache=cache, workers=workers, jpeg=mode == 'jpeg') if mode else None
 
-# %% ../nbs/02_data.ipynb #0527b6a8
+# %% ../nbs/02_data.ipynb #3d2cd678
 def check_video(path:str|Path, full:bool=False, min_frames:int=2)->str|None:
     "None if `path` decodes (first, middle and last frames, or all with `full`), else the reason."
     try:
@@ -715,15 +867,17 @@ def check_video(path:str|Path, full:bool=False, min_frames:int=2)->str|None:
     except VideoError as e: return e.reason
     return None
 
+# %% ../nbs/02_data.ipynb #80f70700
 def check_videos(root:str|Path, full:bool=False, min_frames:int=2, exts=VIDEO_EXTS)->tuple[int, list[tuple[Path, str]]]:
     "Check every video under `root`: (number checked, [(path, reason) for each unreadable one])."
     vids = find_videos(root, exts)
     bad = [(p, r) for p in vids if (r := check_video(p, full, min_frames)) is not None]
     return len(vids), bad
 
-# %% ../nbs/02_data.ipynb #7e235fee
+# %% ../nbs/02_data.ipynb #060a47d6
 KINETICS_CSVS = ('train.csv', 'val.csv', 'validate.csv', 'test.csv')
 
+# %% ../nbs/02_data.ipynb #6549fd75
 def annotation_lists(data:str|Path)->list[tuple[str, VideoList, str|None]]:
     ("The annotations `data` holds, read against its files: (name, `VideoList`, why no annotated clip has a file or "
      "None) for each Kinetics CSV in `data` or `data/annotations` and each set of a rest_synth `manifest.json`.")
@@ -738,7 +892,27 @@ def annotation_lists(data:str|Path)->list[tuple[str, VideoList, str|None]]:
                 out.append((str((d/f).relative_to(data)), vl, why))
     return out
 
-# %% ../nbs/02_data.ipynb #58cfcce2
+# %% ../nbs/02_data.ipynb #7f79d785
+def _unreadable(data, full:bool, min_frames:int, lists:list, prog:str)->tuple[int, list[tuple[Path, str]]]:
+    "`check_videos(data)`; no videos under `data` exits with status 2, unless `lists` says which annotated ones are missing."
+    try:
+        with _native_stderr_off(): return check_videos(data, full, min_frames)   # each reason is said in words below
+    except FileNotFoundError as e:                          # no videos: an error, unless annotations say which are missing
+        if not lists: print(f"{prog}: {e}", file=sys.stderr); sys.exit(2)
+        return 0, []
+
+# %% ../nbs/02_data.ipynb #b1cff956
+def _report_missing(lists:list[tuple[str, VideoList, str|None]], prog:str)->int:
+    "Print each annotated video that has no file (stdout) and a line per annotation file (stderr); how many there are."
+    gone = 0
+    for name, vl, why in lists:
+        for p in vl.missing: print(f"{p}: no file (annotated in {name})")
+        if why: print(f"{prog}: {why}", file=sys.stderr)
+        elif vl.missing: print(f"{name}: {missing_text(vl, 'annotated clips', where='stdout')}", file=sys.stderr)
+        gone += len(vl.missing)
+    return gone
+
+# %% ../nbs/02_data.ipynb #3b75fe2a
 @console_script
 def rest_check_videos(
     data:str,             # directory to scan (recursively) for videos; its annotations (Kinetics CSVs, manifest.json) are checked too
@@ -750,56 +924,14 @@ def rest_check_videos(
     prog = 'rest_check_videos'
     try: lists = annotation_lists(data)
     except (FileNotFoundError, NotADirectoryError) as e: print(f"{prog}: {e}", file=sys.stderr); sys.exit(2)
-    try:
-        with _native_stderr_off(): n, bad = check_videos(data, full, min_frames)   # each reason is said in words below
-    except FileNotFoundError as e:                          # no videos: an error, unless annotations say which are missing
-        if not lists: print(f"{prog}: {e}", file=sys.stderr); sys.exit(2)
-        n, bad = 0, []
+    n, bad = _unreadable(data, full, min_frames, lists, prog)
     for p, why in bad: print(f"{p}: {why}")
-    gone = 0
-    for name, vl, why in lists:
-        for p in vl.missing: print(f"{p}: no file (annotated in {name})")
-        if why: print(f"{prog}: {why}", file=sys.stderr)
-        elif vl.missing: print(f"{name}: {missing_text(vl, 'annotated clips', where='stdout')}", file=sys.stderr)
-        gone += len(vl.missing)
+    gone = _report_missing(lists, prog)
     print(f"checked {n} videos under {data}: {n - len(bad)} readable, {len(bad)} unreadable", file=sys.stderr)
     if lists: print(f"checked {len(lists)} annotation file(s): {gone} annotated video(s) have no file", file=sys.stderr)
     if bad or gone: sys.exit(1)
 
-# %% ../nbs/02_data.ipynb #2b2542f9
-def input_speed(videos:VideoList, cfg:ClipConfig, n:int=48, cache=None)->dict:
-    "Training clips/s of one CPU core for each input path, over the same n (video, random start) draws of `videos`."
-    import time
-    threads = torch.get_num_threads(); torch.set_num_threads(1)
-    try:
-        caches, build = {}, {}
-        for name, jpeg in (('frame cache', False), ('JPEG cache', True)):
-            t0 = time.perf_counter()
-            caches[name] = FrameCache(videos, cfg.short_side, cache=cache, workers=1, jpeg=jpeg)
-            build[name] = time.perf_counter() - t0
-        sampler = ClipSampler(cfg)
-        draws = [(videos[k % len(videos)].path, k) for k in range(n)]
-        idx = {k: sampler.indices(open_video(p), np.random.default_rng(k))[0] for p, k in draws}
-        def rate(f):
-            t = time.perf_counter()
-            for p, k in draws: f(p, k)
-            return n/(time.perf_counter() - t)
-        cached = lambda fc: lambda p, k: sampler(p, np.random.default_rng(k), fc.video(k % len(videos)))
-        r = {'decord': rate(lambda p, k: sampler(p, np.random.default_rng(k))),
-             'decord, reduced-size decode': rate(lambda p, k: _reduced_clip(sampler, p, np.random.default_rng(k))),
-             **{name: rate(cached(fc)) for name, fc in caches.items()},
-             'decode only: decord': rate(lambda p, k: read_frames(open_video(p), idx[k], p)),
-             'decode only: PyAV': rate(lambda p, k: _pyav_clip(p, idx[k]))}
-    finally: torch.set_num_threads(threads)
-    hours = sum(len(vr)/vr.get_avg_fps() for vr in (open_video(r.path) for r in videos.records))/3600
-    return {**{f'{k} clips/s': round(v, 1) for k, v in r.items()},
-            'frame cache / decord': round(r['frame cache']/r['decord'], 1),
-            'JPEG cache / decord': round(r['JPEG cache']/r['decord'], 1),
-            'reduced / decord': round(r['decord, reduced-size decode']/r['decord'], 2),
-            **{f'{k} build s per video-hour': round(v/hours) for k, v in build.items()},
-            **{f'{k} GB per video-hour': round(fc.nbytes/hours/1e9, 1) for k, fc in caches.items()}}
-
-# %% ../nbs/02_data.ipynb #474aead9
+# %% ../nbs/02_data.ipynb #6665fae8
 def _pyav_clip(path, idx:np.ndarray)->np.ndarray:
     "Baseline decoder: PyAV seeks to the keyframe before frame `idx.min()`, decodes forward, keeps frames `idx`."
     import av
@@ -814,12 +946,14 @@ def _pyav_clip(path, idx:np.ndarray)->np.ndarray:
             if k >= idx.max(): break
     return np.stack([out[int(i)] for i in idx])
 
+# %% ../nbs/02_data.ipynb #233189a1
 class _Decoded:
     "Frames of a decord reader, decoded when indexed: what `CachedVideo` expects of its frames."
     def __init__(self, vr): self.vr = vr
     def __len__(self): return len(self.vr)
     def __getitem__(self, idx): return self.vr.get_batch([int(i) for i in idx]).asnumpy()
 
+# %% ../nbs/02_data.ipynb #324495df
 def _reduced_clip(sampler:ClipSampler, path, rng):
     ("A clip from frames decord scales to the short side while decoding (width rounded up to a multiple of 32, "
      "decord's limit).")
@@ -830,13 +964,62 @@ def _reduced_clip(sampler:ClipSampler, path, rng):
     small = decord.VideoReader(str(path), num_threads=1, width=W, height=H)
     return sampler(path, rng, CachedVideo(_Decoded(small), np.arange(len(small))/small.get_avg_fps()))
 
-# %% ../nbs/02_data.ipynb #37249356
+# %% ../nbs/02_data.ipynb #77dd88db
+def _timed_caches(videos:VideoList, short_side:int, cache=None)->tuple[dict, dict]:
+    "The uint8 and JPEG frame caches of `videos`, built by one worker, and the seconds each build took."
+    import time
+    caches, build = {}, {}
+    for name, jpeg in (('frame cache', False), ('JPEG cache', True)):
+        t0 = time.perf_counter()
+        caches[name] = FrameCache(videos, short_side, cache=cache, workers=1, jpeg=jpeg)
+        build[name] = time.perf_counter() - t0
+    return caches, build
+
+# %% ../nbs/02_data.ipynb #5e4ffcc0
+def _clip_rate(f, draws:list[tuple])->float:
+    "Calls `f(path, k)` per second over `draws`."
+    import time
+    t = time.perf_counter()
+    for p, k in draws: f(p, k)
+    return len(draws)/(time.perf_counter() - t)
+
+# %% ../nbs/02_data.ipynb #213f0c8d
+def _path_rates(videos:VideoList, cfg:ClipConfig, n:int, caches:dict)->dict:
+    "Clips/s of each input path: decord, decord at reduced size, each frame cache, and decoding alone (decord, PyAV)."
+    sampler = ClipSampler(cfg)
+    draws = [(videos[k % len(videos)].path, k) for k in range(n)]
+    idx = {k: sampler.indices(open_video(p), np.random.default_rng(k))[0] for p, k in draws}
+    cached = lambda fc: lambda p, k: sampler(p, np.random.default_rng(k), fc.video(k % len(videos)))
+    return {'decord': _clip_rate(lambda p, k: sampler(p, np.random.default_rng(k)), draws),
+            'decord, reduced-size decode': _clip_rate(lambda p, k: _reduced_clip(sampler, p, np.random.default_rng(k)), draws),
+            **{name: _clip_rate(cached(fc), draws) for name, fc in caches.items()},
+            'decode only: decord': _clip_rate(lambda p, k: read_frames(open_video(p), idx[k], p), draws),
+            'decode only: PyAV': _clip_rate(lambda p, k: _pyav_clip(p, idx[k]), draws)}
+
+# %% ../nbs/02_data.ipynb #8e9ca143
+def input_speed(videos:VideoList, cfg:ClipConfig, n:int=48, cache=None)->dict:
+    "Training clips/s of one CPU core for each input path, over the same n (video, random start) draws of `videos`."
+    threads = torch.get_num_threads(); torch.set_num_threads(1)
+    try:
+        caches, build = _timed_caches(videos, cfg.short_side, cache)
+        r = _path_rates(videos, cfg, n, caches)
+    finally: torch.set_num_threads(threads)
+    hours = sum(len(vr)/vr.get_avg_fps() for vr in (open_video(r.path) for r in videos.records))/3600
+    return {**{f'{k} clips/s': round(v, 1) for k, v in r.items()},
+            'frame cache / decord': round(r['frame cache']/r['decord'], 1),
+            'JPEG cache / decord': round(r['JPEG cache']/r['decord'], 1),
+            'reduced / decord': round(r['decord, reduced-size decode']/r['decord'], 2),
+            **{f'{k} build s per video-hour': round(v/hours) for k, v in build.items()},
+            **{f'{k} GB per video-hour': round(fc.nbytes/hours/1e9, 1) for k, fc in caches.items()}}
+
+# %% ../nbs/02_data.ipynb #dd83024e
 def _jpeg_batch(fc:FrameCache, n:int)->list[torch.Tensor]:
     "The first `n` JPEGs of a JPEG `FrameCache` (the whole cache if smaller), as byte tensors."
     if not fc.jpeg: raise ValueError(f"{fc!r} stores uint8 frames: build it with jpeg=True")
     o = fc.offsets
     return [torch.from_numpy(np.array(fc.data[o[k]:o[k + 1]])) for k in range(min(n, len(o) - 1))]
 
+# %% ../nbs/02_data.ipynb #8f320c19
 def jpeg_decode_speed(fc:FrameCache, clips:int=64, frames:int=16, device='cpu', reps:int=3)->float:
     "Clips/s of decoding `clips` x `frames` JPEGs of `fc` in one `decode_jpeg` call on `device` (CPU: one thread)."
     import time

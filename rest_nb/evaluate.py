@@ -13,9 +13,10 @@ import scipy.sparse
 import torch
 from fastprogress.fastprogress import progress_bar
 from .core import Config, ClipConfig, cache_dir, atomic_write, autocast_dtype, console_script, default_device
-from .data import VideoList, VideoDataset, FrameCache, frame_cache_for, video_loader, SkipLog, file_stamp, first_few
-from .transfer import Constraints, constraint_text, as_relatedness
-from .semantic import relatedness
+from .data import (VideoList, VideoDataset, FrameCache, frame_cache_for, video_loader, SkipLog, file_stamp, first_few,
+                          read_kinetics_csv, read_folder, read_manifest)
+from .transfer import Constraints, constraint_text, as_relatedness, seen_prototypes
+from .semantic import relatedness, embed_labels, load_vectors, DEFAULT_VECTORS
 from .runs import LoadedRun, load_run, data_of_run, load_run_data
 
 # %% auto #0
@@ -28,6 +29,14 @@ __all__ = ['TIE_TOL', 'TRANSFER_ROWS', 'DEFAULT_GRID', 'ROW_GRIDS', 'TARGET_STYL
            'extractor_inputs']
 
 # %% ../nbs/07_evaluate.ipynb #9dc0b656
+def _clip_features(model, b:dict, device, amp)->torch.Tensor:
+    "Each video's mean of its L2-normalised clip features, for a batch `b` of `video_loader`: (B, D) on the CPU."
+    B, N = b['clip'].shape[:2]
+    with torch.autocast(torch.device(device).type, dtype=amp, enabled=amp is not None):
+        x = model.features(b['clip'].to(device).flatten(0, 1)).float()
+    return torch.nn.functional.normalize(x, dim=1).view(B, N, -1).mean(1).cpu()
+
+# %% ../nbs/07_evaluate.ipynb #ebdde8ca
 @torch.no_grad()
 def extract_features(model, videos:VideoList, clip:ClipConfig, clips:int=1, batch_size:int=16, workers:int=2,
                      device='cpu', progress:bool=True, precision:str='fp32', frames:FrameCache|None=None)->dict:
@@ -35,22 +44,14 @@ def extract_features(model, videos:VideoList, clip:ClipConfig, clips:int=1, batc
     import dataclasses
     ds = VideoDataset(videos, dataclasses.replace(clip, test_clips=clips), train=False, frames=frames)
     dl = video_loader(ds, batch_size=batch_size, shuffle=False, workers=0 if frames is not None else workers)
-    model = model.to(device).eval()
-    amp = autocast_dtype(device, precision)
-    feats, labels, index, log = [], [], [], SkipLog()
+    model, amp, out, log = model.to(device).eval(), autocast_dtype(device, precision), [], SkipLog()
     for b in (progress_bar(dl) if progress else dl):
         log.update(b)
-        if b['clip'] is None: continue
-        B, N = b['clip'].shape[:2]
-        with torch.autocast(torch.device(device).type, dtype=amp, enabled=amp is not None):
-            x = model.features(b['clip'].to(device).flatten(0, 1)).float()
-        feats.append(torch.nn.functional.normalize(x, dim=1).view(B, N, -1).mean(1).cpu())
-        labels.append(b['label']); index.append(b['index'])
-    if not feats:                                                # no usable video: empty arrays, every video named in skipped
-        return {'X': np.zeros((0, 0), np.float32), 'labels': np.zeros(0, np.int64), 'index': np.zeros(0, np.int64),
-                'skipped': sorted(log.skipped.items())}
-    return {'X': torch.cat(feats).numpy(), 'labels': torch.cat(labels).numpy(), 'index': torch.cat(index).numpy(),
-            'skipped': sorted(log.skipped.items())}
+        if b['clip'] is not None: out.append((_clip_features(model, b, device, amp), b['label'], b['index']))
+    if not out:                                                  # no usable video: empty arrays, every video named in skipped
+        out = [(torch.zeros(0, 0), torch.zeros(0, dtype=torch.int64), torch.zeros(0, dtype=torch.int64))]
+    X, labels, index = (torch.cat(a).numpy() for a in zip(*out))
+    return {'X': X, 'labels': labels, 'index': index, 'skipped': sorted(log.skipped.items())}
 
 # %% ../nbs/07_evaluate.ipynb #c2838b7f
 def l2_normalize(X:np.ndarray, dtype=np.float32)->np.ndarray:
@@ -58,13 +59,15 @@ def l2_normalize(X:np.ndarray, dtype=np.float32)->np.ndarray:
     X = np.asarray(X, dtype=dtype)
     return X/np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
 
+# %% ../nbs/07_evaluate.ipynb #1325bd41
 def cosine_scores(X:np.ndarray, protos:np.ndarray)->np.ndarray:
     "Cosine similarity of every video (rows) to every prototype (columns), in float64 as every score (see `TIE_TOL`)."
     return l2_normalize(X, np.float64) @ l2_normalize(protos, np.float64).T
 
-# %% ../nbs/07_evaluate.ipynb #400ebf58
+# %% ../nbs/07_evaluate.ipynb #936d92b5
 TIE_TOL = 1e-12  # float64 scores joined by gaps this small are tied (see the measurements at the end)
 
+# %% ../nbs/07_evaluate.ipynb #400ebf58
 def tie_groups(sc:np.ndarray)->tuple[np.ndarray, np.ndarray]:
     ("For every score of `sc` (prototypes, videos): how many of the video's prototypes are in better tie groups, "
      "and the size of its own group (itself included).")
@@ -91,15 +94,18 @@ def topk_share(sc:np.ndarray, k:int=1)->np.ndarray:
     if len(odd): a, l = tie_groups(sc[:, odd]); share[:, odd] = np.clip((k - a)/l, 0, 1)
     return share
 
+# %% ../nbs/07_evaluate.ipynb #00beba02
 def topk_accuracy(scores:np.ndarray, y:np.ndarray, k:int=1)->float:
     ("Share of videos whose class is among the k best-scoring prototypes, ties counted as a random tie-break would "
      "on average.")
     return float(topk_share(scores.T, k)[np.asarray(y), np.arange(len(scores))].mean())
 
+# %% ../nbs/07_evaluate.ipynb #de94ef96
 def confusion(scores:np.ndarray, y:np.ndarray, n:int)->np.ndarray:
     "Confusion matrix (rows true class, columns predicted class); a video tied between k classes counts 1/k for each."
     return np.eye(n)[np.asarray(y)].T @ topk_share(scores.T, 1).T
 
+# %% ../nbs/07_evaluate.ipynb #3560a674
 def per_class_accuracy(scores:np.ndarray, y:np.ndarray, n:int)->np.ndarray:
     "Top-1 accuracy of each class (NaN for a class without videos)."
     C = confusion(scores, y, n)
@@ -134,15 +140,27 @@ def _credits(sc:np.ndarray, y:np.ndarray)->tuple[np.ndarray, np.ndarray, np.ndar
         n1 += np.clip((1 - a)/l, 0, 1).sum(1) - top[:, odd].sum(1)
     return np.clip((1 - above)/level, 0, 1), np.clip((5 - above)/level, 0, 1), n1
 
-def _metrics(c1:np.ndarray, c5:np.ndarray, n1:np.ndarray)->tuple[float, float, float]:
-    "Top-1, top-5 accuracy and skewness of N_1 from `_credits`."
-    return float(c1.mean()), float(c5.mean()), _skewness(n1)
-
 # %% ../nbs/07_evaluate.ipynb #cb100f04
 def split_050(n:int, s:int)->np.ndarray:
     "Class indices of 0/50 split `s` over `n` classes sorted by name (E2E's recipe)."
     np.random.seed(s)
     return np.random.permutation(n)[:n//2]
+
+# %% ../nbs/07_evaluate.ipynb #b964708e
+def _checked_relatedness(X:np.ndarray, P:np.ndarray, S)->np.ndarray:
+    "`S` as relatedness (unseen, seen), once features `X`, prototypes `P` and `S` are known to fit together."
+    if X.shape[1] != P.shape[1]: raise ValueError(f"features have dimension {X.shape[1]}, seen prototypes {P.shape[1]}")
+    S = as_relatedness(S)
+    if S.shape[1] != len(P):
+        raise ValueError(f"relatedness has {S.shape[1]} seen columns, there are {len(P)} seen prototypes")
+    return S
+
+# %% ../nbs/07_evaluate.ipynb #345571aa
+def _seen_scores(P:np.ndarray, X:np.ndarray, order:np.ndarray, dtype)->np.ndarray:
+    "G^T = P X^T (seen, videos) in `dtype`, the videos taken in `order` and L2-normalised in blocks."
+    G = np.empty((len(P), len(X)), dtype)
+    for a in range(0, len(X), 4096): G[:, a:a + 4096] = P @ l2_normalize(X[order[a:a + 4096]], dtype).T
+    return G
 
 # %% ../nbs/07_evaluate.ipynb #f2428a96
 class Evaluator:
@@ -151,27 +169,42 @@ class Evaluator:
     def __init__(self, X:np.ndarray, y:np.ndarray, P:np.ndarray, S:np.ndarray, center:bool=False,
                  dtype=np.float64, # of every score: float64 keeps ties within TIE_TOL (float32 only to measure its noise)
                 ):
-        X, P = np.asarray(X), np.asarray(P, dtype)                          # X as given: normalised in blocks below
-        if X.shape[1] != P.shape[1]:
-            raise ValueError(f"features have dimension {X.shape[1]}, seen prototypes {P.shape[1]}")
-        S = as_relatedness(S)
-        if S.shape[1] != len(P):
-            raise ValueError(f"relatedness has {S.shape[1]} seen columns, there are {len(P)} seen prototypes")
+        X, P = np.asarray(X), np.asarray(P, dtype)                          # X as given: normalised in blocks
+        S = _checked_relatedness(X, P, S)
         if center: mu = P.mean(0); X, P = X - mu, P - mu                 # centring: a standard hubness remedy
-        y = np.asarray(y)
-        order = np.argsort(y, kind='stable')                               # videos grouped by class
+        y = np.asarray(y); order = np.argsort(y, kind='stable')           # videos grouped by class
         self.y, self.S, self.order = y[order], S, order
-        self.seen_scores = np.empty((len(P), len(X)), dtype)                        # (seen, videos): G = X P^T, transposed,
-        for a in range(0, len(X), 4096):                                   # in blocks of videos (no large temporaries)
-            self.seen_scores[:, a:a + 4096] = P @ l2_normalize(X[order[a:a + 4096]], dtype).T
-        self.gram = (P @ P.T).astype(np.float64)                           # (seen, seen)
+        self.seen_scores, self.gram = _seen_scores(P, X, order, dtype), (P @ P.T).astype(np.float64)   # G^T; P P^T
         self.start = np.searchsorted(self.y, np.arange(S.shape[0] + 1))    # class c's videos: start[c]:start[c+1]
 
-    def weights(self, cls:np.ndarray, c:Constraints, empty:bool=False):
-        ("Composite weights W = A * S for the unseen classes `cls` (the transfer sees those classes only); `empty`: "
-         "also the rows without an admissible seen class.")
-        W, none = c.weights(self.S[cls])                               # empty rows: the nearest seen class
-        return (W, none) if empty else W
+# %% ../nbs/07_evaluate.ipynb #3bbe3d1d
+@patch
+def weights(self:Evaluator, cls:np.ndarray, c:Constraints, empty:bool=False):
+    ("Composite weights W = A * S for the unseen classes `cls` (the transfer sees those classes only); `empty`: "
+     "also the rows without an admissible seen class.")
+    W, none = c.weights(self.S[cls])                               # empty rows: the nearest seen class
+    return (W, none) if empty else W
+
+# %% ../nbs/07_evaluate.ipynb #14f2e8b1
+def _dense_scores(ev:Evaluator, W:np.ndarray, blocks:list|None)->np.ndarray:
+    "Scores of composite rows `W` by one product with G^T: all videos (`blocks` None), or those of `blocks`."
+    Wn = (W/np.sqrt(np.einsum('js,js->j', W @ ev.gram, W))[:, None]).astype(ev.seen_scores.dtype)   # rows / |c_j|
+    if blocks is None: return Wn @ ev.seen_scores
+    return np.concatenate([Wn @ ev.seen_scores[:, a:b] for a, b in blocks], axis=1)
+
+# %% ../nbs/07_evaluate.ipynb #72100487
+def _sparse_scores(ev:Evaluator, W:np.ndarray, blocks:list|None)->np.ndarray:
+    "Scores of sparse composite rows `W`: a sparse product reading only the rows of G^T of their seen classes."
+    k = int((W != 0).sum(1).max())
+    idx = np.argsort(W == 0, axis=1, kind='stable')[:, :k]             # each row's selected seen classes first
+    w = np.take_along_axis(W, idx, 1)
+    wn = w/np.sqrt(np.einsum('jr,jrs,js->j', w, ev.gram[idx[:, :, None], idx[:, None, :]], w))[:, None]
+    G = ev.seen_scores
+    if blocks is not None:                                             # only the videos of the blocks, only the rows used
+        used = np.unique(idx)
+        G, idx = G[np.ix_(used, np.concatenate([np.arange(a, b) for a, b in blocks]))], np.searchsorted(used, idx)
+    M = scipy.sparse.csr_matrix((wn.astype(G.dtype).ravel(), idx.ravel(), np.arange(0, idx.size + 1, k)), (len(W), len(G)))
+    return M @ G
 
 # %% ../nbs/07_evaluate.ipynb #70e18bb7
 @patch
@@ -180,25 +213,13 @@ def scores(self:Evaluator, cls:np.ndarray, W:np.ndarray,
           )->tuple[np.ndarray, np.ndarray]:
     ("(cosine scores (prototypes, videos) of the videos of classes `cls` against composite rows `W`, their labels "
      "0..len(cls)-1).")
-    W, full = np.asarray(W, np.float64), len(cls) == self.S.shape[0]
-    blocks, y = [(self.start[c], self.start[c + 1]) for c in cls], np.repeat(np.arange(len(cls)), np.diff(self.start)[cls])
-    nnz = (W != 0).sum(1)
-    # dense rows, or a product too small to repay building a sparse matrix: products over the classes' blocks
-    if (nnz.max() > 32 or W.size*len(y) < 2**22) if dense is None else dense:
-        Wn = (W/np.sqrt(np.einsum('js,js->j', W @ self.gram, W))[:, None]).astype(self.seen_scores.dtype)
-        return (Wn @ self.seen_scores if full else np.concatenate([Wn @ self.seen_scores[:, a:b] for a, b in blocks], axis=1)), y
-    k = int(nnz.max())                                                 # sparse rows: a sparse product, rows of G^T used
-    idx = np.argsort(W == 0, axis=1, kind='stable')[:, :k]             # each row's selected seen classes first
-    w = np.take_along_axis(W, idx, 1)
-    wn = w/np.sqrt(np.einsum('jr,jrs,js->j', w, self.gram[idx[:, :, None], idx[:, None, :]], w))[:, None]
-    G = self.seen_scores
-    if not full:                                                       # only the videos of `cls`, only the rows used
-        used = np.unique(idx)
-        G, idx = self.seen_scores[np.ix_(used, np.concatenate([np.arange(a, b) for a, b in blocks]))], np.searchsorted(used, idx)
-    M = scipy.sparse.csr_matrix((wn.astype(G.dtype).ravel(), idx.ravel(), np.arange(0, idx.size + 1, k)), (len(W), len(G)))
-    return M @ G, y
+    W, y = np.asarray(W, np.float64), np.repeat(np.arange(len(cls)), np.diff(self.start)[cls])
+    blocks = None if len(cls) == self.S.shape[0] else [(self.start[c], self.start[c + 1]) for c in cls]
+    # dense rows, or a product too small to repay building a sparse matrix
+    if dense is None: dense = (W != 0).sum(1).max() > 32 or W.size*len(y) < 2**22
+    return (_dense_scores if dense else _sparse_scores)(self, W, blocks), y
 
-# %% ../nbs/07_evaluate.ipynb #2ef31509
+# %% ../nbs/07_evaluate.ipynb #0ad05d64
 @patch
 def restrict(self:Evaluator, sc:np.ndarray, cls:np.ndarray)->tuple[np.ndarray, np.ndarray]:
     ("Columns of `sc` (prototypes, all videos) that belong to the videos of classes `cls`, and their labels "
@@ -206,6 +227,18 @@ def restrict(self:Evaluator, sc:np.ndarray, cls:np.ndarray)->tuple[np.ndarray, n
     if len(cls) < self.S.shape[0]: sc = np.concatenate([sc[:, self.start[c]:self.start[c + 1]] for c in cls], axis=1)
     return sc, np.repeat(np.arange(len(cls)), np.diff(self.start)[cls])
 
+# %% ../nbs/07_evaluate.ipynb #6990fd64
+def _metrics(c1:np.ndarray, c5:np.ndarray, n1:np.ndarray)->tuple[float, float, float]:
+    "Top-1, top-5 accuracy and skewness of N_1 from `_credits`."
+    return float(c1.mean()), float(c5.mean()), _skewness(n1)
+
+def _summary(res:list, splits:int)->dict:
+    full, half, names = res[0], np.array(res[1:]).reshape(-1, 3), ('top1', 'top5', 'skew')
+    return {'0/100': dict(zip(names, full)),
+            '0/50': {**{f'{m}_mean': float(v) for m, v in zip(names, half.mean(0))},
+                     **{f'{m}_std': float(v) for m, v in zip(names, half.std(0))}} if splits else {}}
+
+# %% ../nbs/07_evaluate.ipynb #25d84190
 @patch
 def protocols(self:Evaluator, credit_fn, splits:int=10)->dict:
     ("0/100 and 0/50 metrics of `credit_fn(cls) -> (top-1 credit, top-5 credit of each video, N_1 of each "
@@ -214,16 +247,21 @@ def protocols(self:Evaluator, credit_fn, splits:int=10)->dict:
     res = [_metrics(*credit_fn(cls)) for cls in [np.arange(n)] + [np.sort(split_050(n, s)) for s in range(splits)]]
     return _summary(res, splits)
 
-def _summary(res:list, splits:int)->dict:
-    full, half, names = res[0], np.array(res[1:]).reshape(-1, 3), ('top1', 'top5', 'skew')
-    return {'0/100': dict(zip(names, full)),
-            '0/50': {**{f'{m}_mean': float(v) for m, v in zip(names, half.mean(0))},
-                     **{f'{m}_std': float(v) for m, v in zip(names, half.std(0))}} if splits else {}}
-
+# %% ../nbs/07_evaluate.ipynb #808fedad
 @patch
 def seen_cosines(self:Evaluator)->np.ndarray:
     "Cosine of every video with every seen prototype, (seen, videos)."
     return self.seen_scores/np.sqrt(np.diag(self.gram))[:, None].astype(self.seen_scores.dtype)
+
+# %% ../nbs/07_evaluate.ipynb #f8239f72
+def _split_credits(ev:Evaluator, c:Constraints, W:np.ndarray, full:np.ndarray, cls:np.ndarray)->tuple:
+    "`_credits` on the 0/50 split of classes `cls` from the 0/100 weights `W` and scores `full`: changed rows rescored."
+    sc, ys = ev.restrict(full[cls], cls)
+    if c.tau:                                                          # only constraint II looks at the other unseen classes
+        Ws = ev.weights(cls, c)
+        changed = np.flatnonzero((Ws != W[cls]).any(1))
+        if len(changed): sc[changed] = ev.scores(cls, Ws[changed])[0]
+    return _credits(sc, ys)
 
 # %% ../nbs/07_evaluate.ipynb #1ae0359f
 @patch
@@ -235,16 +273,7 @@ def evaluate(self:Evaluator, c:Constraints=Constraints(), splits:int=10, keep_sc
     W, empty = c.weights(self.S, A)
     full, y = self.scores(np.arange(n), W)
     c1, c5, n1 = _credits(full, y)
-    res = [_metrics(c1, c5, n1)]
-    for s in range(splits):
-        cls = np.sort(split_050(n, s))
-        sc, ys = self.restrict(full[cls], cls)
-        # only constraint II looks at the other unseen classes
-        if c.tau:
-            Ws = self.weights(cls, c)
-            changed = np.flatnonzero((Ws != W[cls]).any(1))
-            if len(changed): sc[changed] = self.scores(cls, Ws[changed])[0]
-        res.append(_metrics(*_credits(sc, ys)))
+    res = [_metrics(c1, c5, n1)] + [_metrics(*_split_credits(self, c, W, full, np.sort(split_050(n, s)))) for s in range(splits)]
     out = {**_summary(res, splits), 'K': c.K, 'tau': c.tau or 0., 'rho': c.rho, 'no_admissible': [int(j) for j in empty]}
     # (unseen, videos), each video's top-1 credit (videos as `self.y`), and the adjacency
     if keep_scores: out.update(scores=full, credit=c1, A=A)
@@ -263,6 +292,7 @@ def baseline_credits(ev:Evaluator):
         return c(T1), c(T5), T1 @ sh.sum(1)
     return credits
 
+# %% ../nbs/07_evaluate.ipynb #da1384ab
 def reverse_scores(ev:Evaluator, E_unseen:np.ndarray, E_seen:np.ndarray, rho:int|None=3):
     "Score function of reverse transfer: composite semantic representations of videos vs. unseen label embeddings."
     C = ev.seen_cosines()                                                # (seen, videos)
@@ -277,6 +307,7 @@ def reverse_scores(ev:Evaluator, E_unseen:np.ndarray, E_seen:np.ndarray, rho:int
 # %% ../nbs/07_evaluate.ipynb #d7bb7421
 TRANSFER_ROWS = ('constraint I only', 'constraints II + III only', 'all constraints')
 
+# %% ../nbs/07_evaluate.ipynb #50471987
 def fixed_choices(c:Constraints=Constraints())->dict:
     ("(K, tau, rho) of each constraint row of the ablation for constraints `c`: each row keeps its own constraints, "
      "the others off.")
@@ -284,6 +315,14 @@ def fixed_choices(c:Constraints=Constraints())->dict:
             'constraints II + III only': dict(K=None, tau=c.tau or 0., rho=c.rho),
             'all constraints': dict(K=c.K, tau=c.tau or 0., rho=c.rho)}
 
+# %% ../nbs/07_evaluate.ipynb #6f761c34
+def _table_row(name:str, space:str, r:dict, c:dict)->dict:
+    "One row of the ablation table from protocol results `r` and the row's (K, tau, rho) `c`."
+    return {'variant': name, 'space': space, 'K': c.get('K'), 'tau': c.get('tau'), 'rho': c.get('rho'),
+            'no_admissible': len(r['no_admissible']) if 'no_admissible' in r else None,
+            **{f'{p} {m}': v for p in ('0/100', '0/50') for m, v in r[p].items()}}
+
+# %% ../nbs/07_evaluate.ipynb #557a8dac
 def ablation_table(X, y, P, S, E_unseen, E_seen, choices:dict, splits:int=10)->list[dict]:
     ("One row per variant of the paper's Table 8 (plus the semantic-space baseline and feature centring), each with "
      "its (K, tau, rho).")
@@ -295,36 +334,35 @@ def ablation_table(X, y, P, S, E_unseen, E_seen, choices:dict, splits:int=10)->l
             ('no constraints', 'V', ev.evaluate(Constraints(None, None, None), splits), dict(K=None, tau=0., rho=None)),
             *[(name, 'V', run(choices[name]), choices[name]) for name in TRANSFER_ROWS],
             ('all constraints, centred features', 'V', run(a, Evaluator(X, y, P, S, center=True)), a)]
-    return [{'variant': name, 'space': sp, 'K': c.get('K'), 'tau': c.get('tau'), 'rho': c.get('rho'),
-             'no_admissible': len(r['no_admissible']) if 'no_admissible' in r else None,
-             **{f'{p} {m}': v for p in ('0/100', '0/50') for m, v in r[p].items()}} for name, sp, r, c in rows]
+    return [_table_row(*row) for row in rows]
 
 # %% ../nbs/07_evaluate.ipynb #7c0a12b8
 DEFAULT_GRID = {'K': [1, 3, 5, 10, None], 'tau': [0., 0.6, 0.8, 0.9, 1.0, 1.2], 'rho': [1, 2, 3, 5, 10, None]}
 
+# %% ../nbs/07_evaluate.ipynb #4c87ff9e
+def _fold(X_train, y_train, X_val, y_val, E_seen, held:np.ndarray)->Evaluator:
+    "The `Evaluator` of one fold: the seen classes `held` out as pseudo-unseen, the other seen classes as seen."
+    n = len(E_seen); rest = np.setdiff1d(np.arange(n), held)
+    keep_t, keep_v = np.isin(y_train, rest), np.isin(y_val, held)
+    remap_r, remap_h = np.full(n, -1), np.full(n, -1)
+    remap_r[rest], remap_h[held] = np.arange(len(rest)), np.arange(len(held))
+    P = seen_prototypes(torch.as_tensor(X_train[keep_t]), torch.as_tensor(remap_r[y_train[keep_t]]), len(rest)).numpy()
+    S = np.asarray(E_seen, np.float64)[held] @ np.asarray(E_seen, np.float64)[rest].T
+    return Evaluator(X_val[keep_v], remap_h[y_val[keep_v]], P, S)
+
+# %% ../nbs/07_evaluate.ipynb #9053a408
 def cross_validate(X_train, y_train, X_val, y_val, E_seen, grid:dict|None=None, folds:int=5, seed:int=0)->dict:
     "Mean held-out top-1 of every (K, tau, rho) over `folds` folds of the seen classes; the best and the table."
-    from rest_nb.transfer import seen_prototypes
     grid = grid or DEFAULT_GRID
-    n = len(E_seen)
-    order = np.random.default_rng(seed).permutation(n)
+    order = np.random.default_rng(seed).permutation(len(E_seen))
     points = [(K, tau, rho) for K in grid['K'] for tau in grid['tau'] for rho in grid['rho']]
     acc = np.zeros((folds, len(points)))
     for f in range(folds):
-        held = np.sort(order[f::folds]); rest = np.setdiff1d(np.arange(n), held)
-        keep_t, keep_v = np.isin(y_train, rest), np.isin(y_val, held)
-        remap_r, remap_h = np.full(n, -1), np.full(n, -1)
-        remap_r[rest], remap_h[held] = np.arange(len(rest)), np.arange(len(held))
-        P = seen_prototypes(torch.as_tensor(X_train[keep_t]),
-                            torch.as_tensor(remap_r[y_train[keep_t]]), len(rest)).numpy()
-        S = np.asarray(E_seen, np.float64)[held] @ np.asarray(E_seen, np.float64)[rest].T
-        ev = Evaluator(X_val[keep_v], remap_h[y_val[keep_v]], P, S)
-        for p, (K, tau, rho) in enumerate(points):
-            acc[f, p] = ev.evaluate(Constraints(K, tau, rho), splits=0)['0/100']['top1']
+        ev_f = _fold(X_train, y_train, X_val, y_val, E_seen, np.sort(order[f::folds]))
+        acc[f] = [ev_f.evaluate(Constraints(K, tau, rho), splits=0)['0/100']['top1'] for K, tau, rho in points]
     mean = acc.mean(0)
     b = int(np.flatnonzero(mean >= mean.max() - TIE_TOL)[0])             # the first of the best, in grid order
-    best = points[b]
-    return {'K': best[0], 'tau': best[1], 'rho': best[2], 'cv_top1': float(mean[b]),
+    return {'K': points[b][0], 'tau': points[b][1], 'rho': points[b][2], 'cv_top1': float(mean[b]),
             'table': [{'K': K, 'tau': t, 'rho': r, 'cv_top1': float(m)} for (K, t, r), m in zip(points, mean)]}
 
 # %% ../nbs/07_evaluate.ipynb #30c8f540
@@ -332,6 +370,7 @@ ROW_GRIDS = {'constraint I only': lambda g: {'K': g['K'], 'tau': [0.], 'rho': [N
              'constraints II + III only': lambda g: {'K': [None], 'tau': g['tau'], 'rho': g['rho']},
              'all constraints': lambda g: g}
 
+# %% ../nbs/07_evaluate.ipynb #a470c851
 def ablation_choices(X_train, y_train, X_val, y_val, E_seen, grid:dict|None=None, folds:int=5)->dict:
     "Each constraint row's (K, tau, rho) and held-out seen top-1, chosen by `cross_validate` over its own parameters."
     out = {}
@@ -339,6 +378,20 @@ def ablation_choices(X_train, y_train, X_val, y_val, E_seen, grid:dict|None=None
         cv = cross_validate(X_train, y_train, X_val, y_val, E_seen, sub(grid or DEFAULT_GRID), folds)
         out[row] = {k: cv[k] for k in ('K', 'tau', 'rho', 'cv_top1')}
     return out
+
+# %% ../nbs/07_evaluate.ipynb #5cb2312f
+def _features_path(ck:dict, ck_hash:str, videos:VideoList, clips:int, cache=None)->Path:
+    "The cache file of the features of `videos` by checkpoint `ck`, named by a key of everything they depend on."
+    # resolved paths: data/own and /abs/data/own are one folder, one cache entry
+    vids = [(str(Path(r.path).resolve()), r.label, *file_stamp(r.path)) for r in videos.records]
+    key = hashlib.sha1(json.dumps([ck_hash, vids, videos.classes, ck['config']['clip'], clips]).encode()).hexdigest()[:20]
+    return cache_dir(cache)/'features'/f'{key}.npz'
+
+# %% ../nbs/07_evaluate.ipynb #82398685
+def _save_npz(path:Path, **arrays):
+    "Arrays into `path` (.npz), atomically; strings as unicode arrays, so it loads with allow_pickle=False."
+    with atomic_write(path) as tmp:
+        with open(tmp, 'wb') as fh: np.savez(fh, **arrays)
 
 # %% ../nbs/07_evaluate.ipynb #218aee24
 def cached_features(run:str|Path, videos:VideoList, clips:int=1, which:str='best', cache=None, device='cpu',
@@ -348,31 +401,22 @@ def cached_features(run:str|Path, videos:VideoList, clips:int=1, which:str='best
     ("`extract_features` of a run's model on `videos`, cached on disk; recomputed whenever anything it depends "
      "on changes.")
     model, ck, ck_hash = loaded or load_run(run, which, device, trust)
-    clip = Config.from_dict(ck['config']).clip
-    # resolved paths: data/own and /abs/data/own are one folder, one cache entry
-    vids = [(str(Path(r.path).resolve()), r.label, *file_stamp(r.path)) for r in videos.records]
-    key = hashlib.sha1(json.dumps([ck_hash, vids, videos.classes,
-                                   ck['config']['clip'], clips]).encode()).hexdigest()[:20]
-    path = cache_dir(cache)/'features'/f'{key}.npz'
+    clip, t, path = Config.from_dict(ck['config']).clip, ck['config']['train'], _features_path(ck, ck_hash, videos, clips, cache)
     if path.exists():
         d = np.load(path, allow_pickle=False)
         return {'X': d['X'], 'labels': d['labels'], 'index': d['index'], 'skipped': json.loads(str(d['skipped'])),
                 'cached': True}
-    t = ck['config']['train']
-    # decoded once, as for training
-    frames = frame_cache_for(t.get('frame_cache'), videos, clip.short_side, cache=cache)
-    f = extract_features(model, videos, clip, clips, device=device, progress=progress,
-                         precision=t.get('precision', 'fp32'),
+    frames = frame_cache_for(t.get('frame_cache'), videos, clip.short_side, cache=cache)   # decoded once, as for training
+    f = extract_features(model, videos, clip, clips, device=device, progress=progress, precision=t.get('precision', 'fp32'),
                          frames=frames, **kw)
-    with atomic_write(path) as tmp:
-        with open(tmp, 'wb') as fh:
-            np.savez(fh, X=f['X'], labels=f['labels'], index=f['index'], skipped=json.dumps(f['skipped']))
+    _save_npz(path, X=f['X'], labels=f['labels'], index=f['index'], skipped=json.dumps(f['skipped']))
     return {**f, 'cached': False}
 
 # %% ../nbs/07_evaluate.ipynb #e349ee41
 TARGET_STYLES = {'ucf101': 'ucf101', 'hmdb51': 'hmdb51', 'activitynet': 'activitynet', 'activitynet200': 'activitynet',
                  'kinetics': 'kinetics', 'kinetics400': 'kinetics', 'kinetics600': 'kinetics', 'kinetics700': 'kinetics'}
 
+# %% ../nbs/07_evaluate.ipynb #2cbf59c3
 def _too_high(name:str, p:Path, vl:VideoList):
     "A ValueError when every video lies two folders down: `p` is then the folder above the class folders."
     rel = [r.path.relative_to(p).parts for r in vl.records]
@@ -395,10 +439,29 @@ def _check_class_list(name:str, p:Path, vl:VideoList, ind:Path):
               f"evaluating those {len(vl.classes)} (0/50 draws {len(vl.classes)//2} of them); no folder: "
               f"{first_few(missing)}", file=sys.stderr)
 
+# %% ../nbs/07_evaluate.ipynb #24adf9d7
+def _csv_target(name:str, p:Path)->VideoList:
+    "The videos of a Kinetics CSV `p` (in `annotations/`, or beside its split folders), with a note on missing clips."
+    vl = read_kinetics_csv(p, p.parent.parent if p.parent.name == 'annotations' else p.parent)
+    if vl.missing: print(f"target {name}: {len(vl.missing)} of {len(vl) + len(vl.missing)} annotated clips have "
+                         f"no file: {first_few([q.name for q in vl.missing])}", file=sys.stderr)
+    return vl
+
+# %% ../nbs/07_evaluate.ipynb #4619f7bc
+def _folder_target(name:str, p:Path)->tuple[VideoList, str]:
+    "The class folders under `p` and their label style (by `name`), checked as `_too_high` and `_check_class_list` do."
+    vl, style = read_folder(p), TARGET_STYLES.get(name.lower(), 'hmdb51')   # other names: underscores between words
+    _too_high(name, p, vl)
+    # UCF101's official class list, where it ships (in the folder, or in the split folder next to UCF-101/)
+    beside = [p.parent/'ucfTrainTestlist'/'classInd.txt'] if style == 'ucf101' else []
+    ind = next((i for i in [p/'classInd.txt', p/'ucfTrainTestlist'/'classInd.txt', *beside] if i.exists()), None)
+    if ind is not None: _check_class_list(name, p, vl, ind)
+    return vl, style
+
+# %% ../nbs/07_evaluate.ipynb #8fbec8b5
 def read_target(spec:str, data:str|Path|None=None)->tuple[str, VideoList, str]:
     ("(name, videos, label style) of a target set: `name=PATH` (class folders, or a Kinetics CSV), or a set of the "
      "rest_synth benchmark `data`.")
-    from rest_nb.data import read_manifest, read_folder, read_kinetics_csv
     name, sep, path = spec.partition('=')
     if not sep:
         if data is None or not (Path(data)/'manifest.json').exists():
@@ -406,19 +469,7 @@ def read_target(spec:str, data:str|Path|None=None)->tuple[str, VideoList, str]:
                              "rest_synth benchmark")
         return name, read_manifest(data, name), 'plain'
     p = Path(path).expanduser()
-    if p.suffix == '.csv':
-        vl = read_kinetics_csv(p, p.parent.parent if p.parent.name == 'annotations' else p.parent)
-        if vl.missing: print(f"target {name}: {len(vl.missing)} of {len(vl) + len(vl.missing)} annotated clips have "
-                             f"no file: {first_few([q.name for q in vl.missing])}", file=sys.stderr)
-        return name, vl, 'kinetics'
-    # other names: folder names with underscores between words
-    vl, style = read_folder(p), TARGET_STYLES.get(name.lower(), 'hmdb51')
-    _too_high(name, p, vl)
-    # UCF101's official class list, where it ships (in the folder, or in the split folder next to UCF-101/)
-    beside = [p.parent/'ucfTrainTestlist'/'classInd.txt'] if style == 'ucf101' else []
-    ind = next((i for i in [p/'classInd.txt', p/'ucfTrainTestlist'/'classInd.txt', *beside] if i.exists()), None)
-    if ind is not None: _check_class_list(name, p, vl, ind)
-    return name, vl, style
+    return (name, _csv_target(name, p), 'kinetics') if p.suffix == '.csv' else (name, *_folder_target(name, p))
 
 # %% ../nbs/07_evaluate.ipynb #f58f184a
 def skipped_text(skipped:list, n:int=10)->str:
@@ -426,6 +477,7 @@ def skipped_text(skipped:list, n:int=10)->str:
     items = [f"{Path(p).name} ({why})" for p, why in skipped]
     return '; '.join(items[:n]) + (f"; +{len(items) - n} more" if len(items) > n else '')
 
+# %% ../nbs/07_evaluate.ipynb #0b7ae2b7
 def _no_prototype(rd, ftr:dict):
     "A ValueError naming the seen classes with no usable training video left, if any (no seen prototype for them)."
     empty = sorted(set(range(len(rd.classes))) - set(map(int, ftr['labels'])))
@@ -440,7 +492,6 @@ def target_entry(classes:list[str], X:np.ndarray, labels:np.ndarray, paths:list[
                  E_seen:np.ndarray)->dict:
     ("A target set as transfer reads it: its classes sorted by name (as the protocols expect), labels `y` remapped to "
      "that order, label embeddings `E` and relatedness `S`.")
-    from rest_nb.semantic import embed_labels
     order = np.argsort(classes)                                       # protocols use classes sorted by name
     names = [classes[i] for i in order]
     rank = np.empty(len(order), int); rank[order] = np.arange(len(order))
@@ -448,52 +499,71 @@ def target_entry(classes:list[str], X:np.ndarray, labels:np.ndarray, paths:list[
     return {'classes': names, 'X': X, 'y': rank[labels], 'E': E_u, 'skipped': skipped, 'paths': paths,
             'S': relatedness(E_u, E_seen)}
 
-def _gather(rd, data:Path, targets:list[str]|None, clips:int, kv, feats)->dict:
-    ("Transfer's inputs from `feats(videos, clips) -> extract_features's dict`: the seen side of `rd` (one clip per "
-     "video), each target set (`read_target` specs; default: the benchmark's).")
-    from rest_nb.semantic import embed_labels
-    from rest_nb.transfer import seen_prototypes
+# %% ../nbs/07_evaluate.ipynb #d94d711e
+def _seen_side(rd, kv, feats)->dict:
+    "The seen side of transfer's inputs from `rd` (`data_of_run`): features, prototypes `P`, label embeddings."
     ftr, fva = feats(rd.train, 1), feats(rd.val, 1)                     # the seen side: one centre clip per video
     _no_prototype(rd, ftr)
     paths = lambda f, vl: [str(vl.records[i].path) for i in f['index']]
-    E_seen = embed_labels(rd.classes, kv, rd.style)
-    out = {'classes': rd.classes, 'E_seen': E_seen, 'train': {**ftr, 'paths': paths(ftr, rd.train)},
-           'val': {**fva, 'paths': paths(fva, rd.val)},
-           'P': seen_prototypes(torch.as_tensor(ftr['X']), torch.as_tensor(ftr['labels']),
-                                len(rd.classes)).numpy(), 'targets': {}, 'styles': {'seen': rd.style}}
-    if targets is None:                                                # [] gives the seen side alone
-        if not (data/'manifest.json').exists(): raise ValueError("name the target sets: ucf101=PATH hmdb51=PATH ...")
-        targets = [s for s in json.loads((data/'manifest.json').read_text())['sets'] if s != 'source']
-    for spec in targets:
+    return {'classes': rd.classes, 'E_seen': embed_labels(rd.classes, kv, rd.style),
+            'train': {**ftr, 'paths': paths(ftr, rd.train)}, 'val': {**fva, 'paths': paths(fva, rd.val)},
+            'P': seen_prototypes(torch.as_tensor(ftr['X']), torch.as_tensor(ftr['labels']), len(rd.classes)).numpy(),
+            'targets': {}, 'styles': {'seen': rd.style}}
+
+# %% ../nbs/07_evaluate.ipynb #e28a1ae3
+def _target_specs(data:Path, targets:list[str]|None)->list[str]:
+    "The target sets to read: `targets`, or every set of the benchmark `data` but its source."
+    if targets is not None: return targets                            # [] gives the seen side alone
+    if not (data/'manifest.json').exists(): raise ValueError("name the target sets: ucf101=PATH hmdb51=PATH ...")
+    return [s for s in json.loads((data/'manifest.json').read_text())['sets'] if s != 'source']
+
+# %% ../nbs/07_evaluate.ipynb #f4b8ee08
+def _gather(rd, data:Path, targets:list[str]|None, clips:int, kv, feats)->dict:
+    ("Transfer's inputs from `feats(videos, clips) -> extract_features's dict`: the seen side of `rd` (one clip per "
+     "video), each target set (`read_target` specs; default: the benchmark's).")
+    out = _seen_side(rd, kv, feats)
+    for spec in _target_specs(data, targets):
         name, tv, style = read_target(spec, data)
         ft = feats(tv, clips)
         if not len(ft['X']):
             raise ValueError(f"target {name}: none of its {len(tv)} videos could be used: {skipped_text(ft['skipped'])}")
-        out['targets'][name] = target_entry(tv.classes, ft['X'], ft['labels'], paths(ft, tv), ft['skipped'], style,
-                                            kv, E_seen)
+        out['targets'][name] = target_entry(tv.classes, ft['X'], ft['labels'], [str(tv.records[i].path) for i in ft['index']],
+                                            ft['skipped'], style, kv, out['E_seen'])
         out['styles'][name] = style
     return out
 
+# %% ../nbs/07_evaluate.ipynb #a7922708
 def transfer_inputs(run:str|Path, data:str|Path|None=None, targets:list[str]|None=None, clips:int=1, vectors=None,
                     device='cpu', progress:bool=True, cache=None,
                     trust:bool=False, # accept a checkpoint that needs full unpickling (`load_checkpoint`)
                    )->dict:
     ("What transfer reads from a run (features from the cache): its seen side as it trained, and each target set "
      "(`read_target` specs).")
-    from rest_nb.semantic import load_vectors
     run = Path(run)
-    rd = data_of_run(run, data)                                            # the run's classes, no filter rerun
-    info = json.loads((run/'run.json').read_text())
-    data = Path(data or info['data'])
-    vectors = vectors or info['vectors']
-    kv = load_vectors(vectors)
-    loaded = load_run(run, device=device, trust=trust)                  # model, checkpoint and its hash: read once
-    if rd.classes != loaded[1]['classes']:
-        raise ValueError(f"{run}: classes.json and the checkpoint disagree on the classes")
+    rd, info = data_of_run(run, data), json.loads((run/'run.json').read_text())   # the run's classes, no filter rerun
+    data, vectors = Path(data or info['data']), vectors or info['vectors']
+    kv, loaded = load_vectors(vectors), load_run(run, device=device, trust=trust)  # model, checkpoint, hash: read once
+    if rd.classes != loaded[1]['classes']: raise ValueError(f"{run}: classes.json and the checkpoint disagree on the classes")
     feats = lambda v, n: cached_features(run, v, n, cache=cache, device=device, progress=progress, loaded=loaded)
     return {'run': run, 'data': data, 'clips': clips, 'kv': kv, 'loaded': loaded,
             'vectors': str(vectors) if isinstance(vectors, (str, Path)) else None,   # recorded in a features folder
             **_gather(rd, data, targets, clips, kv, feats)}
+
+# %% ../nbs/07_evaluate.ipynb #28962639
+def _target_result(d:dict, P:np.ndarray, E_seen:np.ndarray, choices:dict)->dict:
+    "One target set's results: its classes, videos, skipped videos, ablation table and the classes of each 0/50 split."
+    n = len(d['classes'])
+    return {'classes': d['classes'], 'videos': int(len(d['y'])), 'skipped': d['skipped'],
+            'table': ablation_table(d['X'], d['y'], P, d['S'], d['E'], E_seen, choices),
+            'splits_050': [[d['classes'][i] for i in np.sort(split_050(n, s))] for s in range(10)]}
+
+# %% ../nbs/07_evaluate.ipynb #362675eb
+def _results_head(run, inp:dict, clips:int, choices:dict, cv:bool)->dict:
+    "The results without their target sets: run or features folder, clip count, the full model's (K, tau, rho), cv."
+    a, run = choices['all constraints'], run if run is not None else inp.get('run')   # a features folder may name its run
+    return {'run': None if run is None else str(run), 'data': str(inp['data']), 'clips': inp.get('clips', clips),
+            'K': a['K'], 'tau': a['tau'], 'rho': a['rho'], 'cv': dict(choices) if cv else None, 'targets': {},
+            **({'features': str(inp['features']), 'extractor': inp['extractor']} if inp.get('features') else {})}
 
 # %% ../nbs/07_evaluate.ipynb #d6dbe51e
 def evaluate_run(run:str|Path|None, data:str|Path|None=None, targets:list[str]|None=None, clips:int=1,
@@ -508,48 +578,57 @@ def evaluate_run(run:str|Path|None, data:str|Path|None=None, targets:list[str]|N
         raise ValueError("evaluate_run: give a run directory, or inputs (e.g. read_features(DIR))")
     t0 = time.perf_counter()
     inp = inputs or transfer_inputs(run, data, targets, clips, vectors, device, progress, cache, trust)
-    t1 = time.perf_counter()
-    ftr, fva, P, E_seen = inp['train'], inp['val'], inp['P'], inp['E_seen']
-    choices = ablation_choices(ftr['X'], ftr['labels'], fva['X'], fva['labels'], E_seen, grid) if cv else fixed_choices(constraints or Constraints(None, None, None))
-    t2 = time.perf_counter()
-    a = choices['all constraints']
-    run = run if run is not None else inp.get('run')                   # a features folder may name its run, or not
-    results = {'run': None if run is None else str(run), 'data': str(inp['data']), 'clips': inp.get('clips', clips),
-               'K': a['K'], 'tau': a['tau'], 'rho': a['rho'],
-               'cv': {r: c for r, c in choices.items()} if cv else None, 'targets': {},
-               **({'features': str(inp['features']), 'extractor': inp['extractor']} if inp.get('features') else {})}
-    for t, d in inp['targets'].items():
-        n = len(d['classes'])
-        results['targets'][t] = {'classes': d['classes'], 'videos': int(len(d['y'])), 'skipped': d['skipped'],
-                                 'table': ablation_table(d['X'], d['y'], P, d['S'], d['E'], E_seen, choices),
-                                 'splits_050': [[d['classes'][i] for i in np.sort(split_050(n, s))] for s in range(10)]}
+    t1, ftr, fva = time.perf_counter(), inp['train'], inp['val']
+    choices = (ablation_choices(ftr['X'], ftr['labels'], fva['X'], fva['labels'], inp['E_seen'], grid) if cv
+               else fixed_choices(constraints or Constraints(None, None, None)))
+    t2, results = time.perf_counter(), _results_head(run, inp, clips, choices, cv)
+    for t, d in inp['targets'].items(): results['targets'][t] = _target_result(d, inp['P'], inp['E_seen'], choices)
     results['seconds'] = {'features': round(t1 - t0, 2), 'cross-validate': round(t2 - t1, 2),
                           'protocols': round(time.perf_counter() - t2, 2)}
     return results
 
-# %% ../nbs/07_evaluate.ipynb #f636ff44
-def results_text(res:dict)->str:
-    "The ablation table of each target set as text, each row with its (K, tau, rho)."
+# %% ../nbs/07_evaluate.ipynb #9f7faa0f
+def _results_head_text(res:dict)->list[str]:
+    "The header lines of `results_text`: run or features folder, clips, the full model's (K, tau, rho), extractor."
     cv = res['cv']['all constraints']['cv_top1'] if res['cv'] else None
     src = f"features {Path(res['features']).name}" if res.get('features') else f"run {Path(res['run']).name}"
     lines = [f"{src}  clips {res['clips']}  all constraints: K={constraint_text(res['K'])} "
              f"tau={constraint_text(res['tau'])} rho={constraint_text(res['rho'])}"
              + (f"  (cross-validated per row over the seen classes; held-out seen top-1 {cv:.3f})" if cv is not None else '')]
     if res.get('extractor'): lines.append(f"extractor: {res['extractor']}")    # a features folder's model
+    return lines
+
+# %% ../nbs/07_evaluate.ipynb #f19f64ea
+def _row_text(row:dict)->str:
+    "One ablation row as text: its (K, tau, rho) where they apply, 0/100 top-1, top-5, skewness, 0/50 top-1 and top-5."
+    kt = ' '.join(f"{constraint_text(row[k]) if row['space'] == 'V' or (k == 'rho' and row['rho']) else '':>4s}"
+                  for k in ('K', 'tau', 'rho'))
+    return (f"  {row['variant']:34s} {row['space']:5s} {kt} {100*row['0/100 top1']:10.1f} {100*row['0/100 top5']:6.1f} "
+            f"{row['0/100 skew']:6.2f} {100*row['0/50 top1_mean']:6.1f} ± {100*row['0/50 top1_std']:4.1f} "
+            f"{100*row['0/50 top5_mean']:6.1f}" + (f"  {row['no_admissible']}" if row['no_admissible'] else ''))
+
+# %% ../nbs/07_evaluate.ipynb #f636ff44
+def results_text(res:dict)->str:
+    "The ablation table of each target set as text, each row with its (K, tau, rho)."
+    lines = _results_head_text(res)
     for t, r in res['targets'].items():
         lines.append(f"\n{t}: {len(r['classes'])} unseen classes, {r['videos']} videos"
                      + (f", {len(r['skipped'])} skipped" if r['skipped'] else ''))
         lines.append(f"  {'variant':34s} {'space':5s} {'K':>4s} {'tau':>4s} {'rho':>4s} {'0/100 top1':>10s} "
-                     f"{'top5':>6s} {'skew':>6s} "
-                     f"{'0/50 top1':>13s} {'top5':>6s}  no admissible")
-        for row in r['table']:
-            kt = ' '.join(f"{constraint_text(row[k]) if row['space'] == 'V' or (k == 'rho' and row['rho']) else '':>4s}" for k in ('K', 'tau', 'rho'))
-            lines.append(f"  {row['variant']:34s} {row['space']:5s} {kt} {100*row['0/100 top1']:10.1f} "
-                         f"{100*row['0/100 top5']:6.1f} "
-                         f"{row['0/100 skew']:6.2f} {100*row['0/50 top1_mean']:6.1f} ± "
-                         f"{100*row['0/50 top1_std']:4.1f} {100*row['0/50 top5_mean']:6.1f}"
-                         + (f"  {row['no_admissible']}" if row['no_admissible'] else ''))
+                     f"{'top5':>6s} {'skew':>6s} {'0/50 top1':>13s} {'top5':>6s}  no admissible")
+        lines += [_row_text(row) for row in r['table']]
     return '\n'.join(lines)
+
+# %% ../nbs/07_evaluate.ipynb #11ddc3ed
+def _table2_rows(n:int, res:dict, sets:list[str])->list[str]:
+    "The top-1 and top-5 lines of clip count `n` in `table2_text`: the full model's row of each target set."
+    rows = {t: {r['variant']: r for r in res['targets'][t]['table']}['all constraints'] for t in sets}
+    out = []
+    for m in ('top1', 'top5'):
+        half = {t: '%.1f ± %.1f' % (100*rows[t][f'0/50 {m}_mean'], 100*rows[t][f'0/50 {m}_std']) for t in sets}
+        cells = '  '.join(f"{half[t]:>16s}  {100*rows[t][f'0/100 {m}']:16.1f}" for t in sets)
+        out.append(f"{n if m == 'top1' else '':>6} {m:6s}  {cells}")
+    return out
 
 # %% ../nbs/07_evaluate.ipynb #7235db70
 def table2_text(by_clips:dict)->str:
@@ -559,14 +638,8 @@ def table2_text(by_clips:dict)->str:
     sets = list(first['targets'])
     head = '  '.join(f"{f'{t} {p}':>16s}" for t in sets for p in ('0/50', '0/100'))
     lines = [f"ResT, all constraints (K={constraint_text(first['K'])}, tau={constraint_text(first['tau'])}, "
-             f"rho={constraint_text(first['rho'])}); top-1 and top-5 in %",
-             f"{'clips':>6s} {'':6s}  {head}"]
-    for n, res in by_clips.items():
-        rows = {t: {r['variant']: r for r in res['targets'][t]['table']}['all constraints'] for t in sets}
-        for m in ('top1', 'top5'):
-            half = {t: '%.1f ± %.1f' % (100*rows[t][f'0/50 {m}_mean'], 100*rows[t][f'0/50 {m}_std']) for t in sets}
-            cells = '  '.join(f"{half[t]:>16s}  {100*rows[t][f'0/100 {m}']:16.1f}" for t in sets)
-            lines.append(f"{n if m == 'top1' else '':>6} {m:6s}  {cells}")
+             f"rho={constraint_text(first['rho'])}); top-1 and top-5 in %", f"{'clips':>6s} {'':6s}  {head}"]
+    for n, res in by_clips.items(): lines += _table2_rows(n, res, sets)
     return '\n'.join(lines)
 
 # %% ../nbs/07_evaluate.ipynb #e8e145da
@@ -576,6 +649,7 @@ def _clip_counts(clips)->list[int]:
     if bad: raise ValueError(f"--clips {bad[0]}: expected a number of clips per video, at least 1")
     return list(clips)
 
+# %% ../nbs/07_evaluate.ipynb #807bfd59
 @console_script
 def rest_features(
     run:str,                      # training run directory
@@ -588,16 +662,12 @@ def rest_features(
     trust_checkpoint:bool=False,  # allow a checkpoint that needs full unpickling (only from a trusted source)
 ):
     "Extract (or load from the cache) the features x of every video of one set of videos."
-    from rest_nb.data import read_manifest
     _clip_counts([clips])
     vids = read_manifest(data, target, split) if '=' not in target else read_target(target)[1]
     f = cached_features(run, vids, clips, device=default_device(device), trust=trust_checkpoint)
     print(f"{len(f['X'])} videos x {f['X'].shape[1]} features ({'from the cache' if f['cached'] else 'extracted'}), "
           f"{len(f['skipped'])} skipped" + ''.join(f"\n  skipped {p}: {why}" for p, why in f['skipped']))
-    if out:
-        with atomic_write(out) as tmp:
-            with open(tmp, 'wb') as fh:
-                np.savez(fh, X=f['X'], labels=f['labels'], index=f['index'], classes=np.array(vids.classes))
+    if out: _save_npz(out, X=f['X'], labels=f['labels'], index=f['index'], classes=np.array(vids.classes))
 
 # %% ../nbs/07_evaluate.ipynb #6e2d9096
 def _report_skipped(by_clips:dict, run:Path|None, out:str|None, features:str|None=None):
@@ -632,13 +702,34 @@ def _eval_sources(run, data, features, save_features):
         raise ValueError(f"give DATA after RUN {run} (the run's source data: a rest_synth benchmark, a Kinetics "
                          "layout, or train/ + val/), or --features DIR instead of a run")
 
-def _evaluate_folder(folder:str, targets:list|None, clips:list|None, constraints:Constraints, cv:bool)->dict:
-    "`evaluate_run` on a features folder (its target sets, or those named), with `--clips` checked against it."
-    inp = read_features(folder, targets=targets or None)
-    if clips and list(clips) != [inp['clips']]:
-        raise ValueError(f"--clips {' '.join(map(str, clips))}: {folder} holds the features of {inp['clips']} "
-                         "clip(s) per target video (features.json); leave --clips out")
-    return evaluate_run(None, inputs=inp, constraints=constraints, cv=cv, progress=False)
+# %% ../nbs/07_evaluate.ipynb #23cc3f56
+def _save_run_features(folder:str, run, data, targets, counts:list[int], dev:str, trust:bool)->dict:
+    "`rest_eval --save_features`: the run's transfer inputs written as a features folder; {clip count: inputs}."
+    if len(counts) > 1: raise ValueError(f"--save_features {folder}: a features folder holds one clip "
+                                         f"count; give one --clips value (got {' '.join(map(str, counts))})")
+    inp = transfer_inputs(run, data, targets or None, counts[0], device=dev, progress=False, trust=trust)
+    write_features(folder, inp)
+    print(f"features of {run} written to {folder}: {inputs_text(inp)}; evaluate them with "
+          f"rest_eval --features {folder}", flush=True)
+    return {counts[0]: inp}
+
+# %% ../nbs/07_evaluate.ipynb #cf8abb89
+def _run_results(run, data, targets, clips, cons:Constraints, cv:bool, given:bool, device, trust:bool,
+                 save_features)->dict|None:
+    "`rest_eval` on a run: {clip count: `evaluate_run`'s results}, after writing `save_features` (None: that only)."
+    counts, dev, pre = _clip_counts(clips or [1]), default_device(device), {}
+    if save_features:
+        pre = _save_run_features(save_features, run, data, targets, counts, dev, trust)
+        if not (cv or given): return None
+    return {n: evaluate_run(run, data, targets or None, n, cons, cv=cv, device=dev, progress=False, trust=trust,
+                            inputs=pre.get(n)) for n in counts}
+
+# %% ../nbs/07_evaluate.ipynb #6b49b4cf
+def _write_results(out:str, by_clips:dict):
+    "The results JSON of `--out`: the first clip count's results, all of them under by_clips if there are several."
+    res = {**next(iter(by_clips.values())),
+           **({'by_clips': {str(n): v for n, v in by_clips.items()}} if len(by_clips) > 1 else {})}
+    with atomic_write(out) as tmp: tmp.write_text(json.dumps(res, indent=1, default=float))
 
 # %% ../nbs/07_evaluate.ipynb #5e2fc0cb
 @console_script
@@ -669,40 +760,18 @@ def rest_eval(
     if not cv and None in (K, tau, rho) and not (save_features and not given):
         raise ValueError("give --K, --tau and --rho (each a value or off), or --cv")
     cons = Constraints.parse(K, tau, rho)
-    if features:
-        res = _evaluate_folder(features, targets, clips, cons, cv)
-        by_clips = {res['clips']: res}
-    else:
-        counts = _clip_counts(clips or [1])
-        dev, pre = default_device(device), {}
-        if save_features:
-            if len(counts) > 1: raise ValueError(f"--save_features {save_features}: a features folder holds one clip "
-                                                 f"count; give one --clips value (got {' '.join(map(str, counts))})")
-            pre[counts[0]] = transfer_inputs(run, data, targets or None, counts[0], device=dev, progress=False,
-                                             trust=trust_checkpoint)
-            write_features(save_features, pre[counts[0]])
-            print(f"features of {run} written to {save_features}: {inputs_text(pre[counts[0]])}; evaluate them with "
-                  f"rest_eval --features {save_features}", flush=True)
-            if not (cv or given): return
-        by_clips = {n: evaluate_run(run, data, targets or None, n, cons, cv=cv, device=dev, progress=False,
-                                    trust=trust_checkpoint, inputs=pre.get(n))
-                    for n in counts}
+    if features: res = _evaluate_folder(features, targets, clips, cons, cv); by_clips = {res['clips']: res}
+    else: by_clips = _run_results(run, data, targets, clips, cons, cv, given, device, trust_checkpoint, save_features)
+    if by_clips is None: return                                        # --save_features alone: the folder only
     for res in by_clips.values(): print(results_text(res) + '\n')
     print(table2_text(by_clips))
-    if out:
-        res = {**next(iter(by_clips.values())),
-               **({'by_clips': {str(n): v for n, v in by_clips.items()}} if len(by_clips) > 1 else {})}
-        with atomic_write(out) as tmp: tmp.write_text(json.dumps(res, indent=1, default=float))
+    if out: _write_results(out, by_clips)
     _report_skipped(by_clips, None if features else Path(run), out, features)
 
 # %% ../nbs/07_evaluate.ipynb #5cc58e38
 FEATURES_FORMAT = 'rest_nb.features/1'
 
-def _save_npz(path:Path, **arrays):
-    "Arrays into `path` (.npz), atomically; strings as unicode arrays, so it loads with allow_pickle=False."
-    with atomic_write(path) as tmp:
-        with open(tmp, 'wb') as fh: np.savez(fh, **arrays)
-
+# %% ../nbs/07_evaluate.ipynb #aed59c2d
 def _set_arrays(f:dict)->dict:
     "The arrays of one set of transfer's inputs (train, val, or a target set) as the format stores them."
     sk = [(str(p), str(why)) for p, why in f['skipped']]
@@ -710,36 +779,46 @@ def _set_arrays(f:dict)->dict:
             'paths': np.array([str(p) for p in f['paths']], dtype=str).reshape(-1),
             'skipped': np.array(sk, dtype=str).reshape(len(sk), 2)}
 
-def write_features(folder:str|Path, inputs:dict,
-                   extractor:str='', # what made the features (default: `inputs['extractor']`, or the run's model)
-                  )->Path:
-    "Write `transfer_inputs`'s (or `extractor_inputs`') output as a features folder; `features.json` last."
-    folder = Path(folder).expanduser()
+# %% ../nbs/07_evaluate.ipynb #c48dbab4
+def _check_writable(folder:Path, inputs:dict):
+    "One-line errors for what `write_features` cannot write: a file at `folder`, odd set names, missing label styles."
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(f"{folder} is a file: expected a folder for the features")
     bad = [t for t in inputs['targets'] if not re.fullmatch(r'[\w+-][\w.+-]*', t)]
     if bad: raise ValueError(f"target set name {bad[0]!r}: expected letters, digits, '_', '-', '.' (it names the "
                              "file targets/NAME.npz)")
-    styles = inputs.get('styles') or {}
-    missing = [s for s in ['seen', *inputs['targets']] if s not in styles]
+    missing = [s for s in ['seen', *inputs['targets']] if s not in (inputs.get('styles') or {})]
     if missing: raise ValueError(f"inputs['styles'] lacks the label style of {', '.join(missing)}: expected "
                                  "transfer_inputs' or extractor_inputs' output")
-    run = inputs.get('run')
+
+# %% ../nbs/07_evaluate.ipynb #2c4ab5ab
+def _features_meta(inputs:dict, extractor:str='')->dict:
+    "The content of features.json for `inputs`: format, extractor, seen classes, label styles, clips, vectors, run."
+    run, styles = inputs.get('run'), inputs['styles']
     extractor = extractor or inputs.get('extractor') or (
         f"ResT run {run}: x = LN(z_L[CLS]) of best.pt, mean of L2-normalised clip features" if run else '')
+    return {'format': FEATURES_FORMAT, 'extractor': extractor,
+            'seen': {'classes': list(inputs['classes']), 'style': styles['seen']},
+            'targets': {t: {'style': styles[t]} for t in inputs['targets']}, 'clips': int(inputs.get('clips', 1)),
+            'vectors': inputs.get('vectors'), 'run': None if run is None else str(run)}
+
+# %% ../nbs/07_evaluate.ipynb #75ab9023
+def write_features(folder:str|Path, inputs:dict,
+                   extractor:str='', # what made the features (default: `inputs['extractor']`, or the run's model)
+                  )->Path:
+    "Write `transfer_inputs`'s (or `extractor_inputs`') output as a features folder; `features.json` last."
+    folder = Path(folder).expanduser()
+    _check_writable(folder, inputs)
     folder.mkdir(parents=True, exist_ok=True)
     (folder/'features.json').unlink(missing_ok=True)                  # incomplete until it is written again, last
     _save_npz(folder/'train.npz', **_set_arrays(inputs['train']))
     _save_npz(folder/'val.npz', **_set_arrays(inputs['val']))
     for t, d in inputs['targets'].items():
         _save_npz(folder/'targets'/f'{t}.npz', **_set_arrays(d), classes=np.array(d['classes'], dtype=str).reshape(-1))
-    meta = {'format': FEATURES_FORMAT, 'extractor': extractor,
-            'seen': {'classes': list(inputs['classes']), 'style': styles['seen']},
-            'targets': {t: {'style': styles[t]} for t in inputs['targets']}, 'clips': int(inputs.get('clips', 1)),
-            'vectors': inputs.get('vectors'), 'run': None if run is None else str(run)}
-    with atomic_write(folder/'features.json') as tmp: tmp.write_text(json.dumps(meta, indent=1))
+    with atomic_write(folder/'features.json') as tmp: tmp.write_text(json.dumps(_features_meta(inputs, extractor), indent=1))
     return folder
 
+# %% ../nbs/07_evaluate.ipynb #67009601
 def inputs_text(inp:dict)->str:
     "Transfer's inputs in one line: seen classes and videos, feature width, each target set."
     ts = ', '.join(f"{t} ({len(d['classes'])} classes, {len(d['y'])} videos)" for t, d in inp['targets'].items())
@@ -750,14 +829,19 @@ def inputs_text(inp:dict)->str:
 _LABEL_STYLES = ('ucf101', 'hmdb51', 'kinetics', 'activitynet', 'plain')
 _ARRAYS = ('X', 'labels', 'paths', 'skipped', 'classes')
 
-def _load_npz(p:Path, why:str)->dict:
-    "The format's arrays in `p`, with one-line errors for a missing file, a file that is not .npz, pickled arrays."
+def _check_npz_file(p:Path, why:str):
+    "One-line errors for a missing file, a single .npy array, or a file that is not a zip archive."
     if not p.is_file(): raise FileNotFoundError(f"{p} is missing: expected {why}")
     with open(p, 'rb') as fh: head = fh.read(6)
     if head == b'\x93NUMPY':
         raise ValueError(f"{p}: a single array (.npy): expected a .npz archive of named arrays (np.savez)")
     if not head.startswith(b'PK'):
         raise ValueError(f"{p}: not a .npz archive (np.savez writes a zip file; this is not one)")
+
+# %% ../nbs/07_evaluate.ipynb #b307cf60
+def _load_npz(p:Path, why:str)->dict:
+    "The format's arrays in `p`, with one-line errors for a missing file, a file that is not .npz, pickled arrays."
+    _check_npz_file(p, why)
     not_npz = lambda e: ValueError(f"{p}: a damaged .npz archive ({type(e).__name__}: {e}): expected np.savez output")
     try: z = np.load(p, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e: raise not_npz(e) from None
@@ -769,12 +853,9 @@ def _load_npz(p:Path, why:str)->dict:
                              "(np.array(list_of_str)), readable with allow_pickle=False") from None
         except (OSError, EOFError, zipfile.BadZipFile) as e: raise not_npz(e) from None
 
-def _check_set(p:Path, z:dict, classes:list[str], dim:int|None)->dict:
-    "One set's arrays, checked: X (n, D) finite floats, one label in range and one path per row."
-    lack = [k for k in ('X', 'labels', 'paths') if k not in z]
-    if lack: raise ValueError(f"{p}: no array {lack[0]!r} (it has: {', '.join(z['_files']) or 'nothing'}): "
-                              "expected X, labels, paths")
-    X, y, paths = z['X'], z['labels'], z['paths']
+# %% ../nbs/07_evaluate.ipynb #e8e5a6f0
+def _check_shapes(p:Path, X:np.ndarray, y:np.ndarray, paths:np.ndarray, dim:int|None):
+    "One-line errors unless X is (n, D) floats with D = `dim` (if given), labels (n,) integers and paths (n,)."
     if X.ndim != 2 or X.dtype.kind != 'f':
         raise ValueError(f"{p}: X has shape {X.shape} and dtype {X.dtype}: expected (videos, dim) floats, a row per "
                          "video")
@@ -786,6 +867,10 @@ def _check_set(p:Path, z:dict, classes:list[str], dim:int|None)->dict:
     if dim is not None and X.shape[1] != dim:
         raise ValueError(f"{p}: X has dimension {X.shape[1]}, train.npz {dim}: expected every set's features from "
                          "the same extractor")
+
+# %% ../nbs/07_evaluate.ipynb #f9610d2c
+def _check_values(p:Path, X:np.ndarray, y:np.ndarray, paths:np.ndarray, classes:list[str]):
+    "One-line errors for a label out of range or NaN/infinite features, naming the first such row."
     out = np.flatnonzero((y < 0) | (y >= len(classes)))
     if len(out):
         raise ValueError(f"{p}: label {int(y[out[0]])} (row {out[0]}, {paths[out[0]]}) is out of range: expected "
@@ -794,12 +879,22 @@ def _check_set(p:Path, z:dict, classes:list[str], dim:int|None)->dict:
     if len(bad):
         raise ValueError(f"{p}: X holds NaN or infinite values in {len(bad)} row(s), first row {bad[0]} "
                          f"({paths[bad[0]]}): expected finite features")
+
+# %% ../nbs/07_evaluate.ipynb #e708aea2
+def _check_set(p:Path, z:dict, classes:list[str], dim:int|None)->dict:
+    "One set's arrays, checked: X (n, D) finite floats, one label in range and one path per row."
+    lack = [k for k in ('X', 'labels', 'paths') if k not in z]
+    if lack: raise ValueError(f"{p}: no array {lack[0]!r} (it has: {', '.join(z['_files']) or 'nothing'}): "
+                              "expected X, labels, paths")
+    X, y, paths = z['X'], z['labels'], z['paths']
+    _check_shapes(p, X, y, paths, dim); _check_values(p, X, y, paths, classes)
     sk = z.get('skipped', np.zeros((0, 2), str))
     if sk.ndim != 2 or sk.shape[1] != 2:
         raise ValueError(f"{p}: skipped has shape {sk.shape}: expected (videos, 2) strings, (path, reason) per row")
     return {'X': X.astype(np.float32), 'labels': y.astype(np.int64), 'index': np.arange(len(y)),
             'paths': [str(s) for s in paths], 'skipped': [(str(a), str(b)) for a, b in sk]}
 
+# %% ../nbs/07_evaluate.ipynb #05b3ae20
 def _names(p:Path, names, what:str)->list[str]:
     "Class names: a non-empty list of distinct strings."
     if isinstance(names, np.ndarray): names = names.tolist() if names.ndim == 1 else None
@@ -812,8 +907,8 @@ def _names(p:Path, names, what:str)->list[str]:
     return names
 
 # %% ../nbs/07_evaluate.ipynb #eb1588b2
-def _read_meta(folder:Path)->dict:
-    "features.json, checked: the format, the seen classes, each set's label style, the optional keys' types."
+def _meta_path(folder:Path)->Path:
+    "features.json of `folder`, with one-line errors for a folder that does not exist, is a file, or lacks it."
     if not folder.exists(): raise FileNotFoundError(f"features folder {folder} does not exist")
     if not folder.is_dir():
         raise NotADirectoryError(f"{folder} is a file: expected a features folder (features.json, train.npz, ...)")
@@ -821,6 +916,25 @@ def _read_meta(folder:Path)->dict:
     if not p.is_file():
         raise FileNotFoundError(f"{folder} has no features.json: not a features folder, or one whose writing did not "
                                 "finish (expected features.json, train.npz, val.npz, targets/NAME.npz)")
+    return p
+
+# %% ../nbs/07_evaluate.ipynb #8935d783
+def _check_meta_values(p:Path, m:dict):
+    "One-line errors for an unknown label style, a clip count below 1, or an extractor, vectors or run not a string."
+    for where, s in [('seen', m['seen']), *((f'targets.{t}', d) for t, d in m['targets'].items())]:
+        style = s.get('style') if isinstance(s, dict) else None
+        if style not in _LABEL_STYLES:
+            raise ValueError(f"{p}: {where}.style {style!r}: expected one of {', '.join(_LABEL_STYLES)}")
+    clips = m.get('clips', 1)
+    if not isinstance(clips, int) or isinstance(clips, bool) or clips < 1:
+        raise ValueError(f"{p}: clips {clips!r}: expected the number of clips per target video, at least 1")
+    for k in ('extractor', 'vectors', 'run'):
+        if not isinstance(m.get(k) or '', str): raise ValueError(f"{p}: {k} {m[k]!r}: expected a string or null")
+
+# %% ../nbs/07_evaluate.ipynb #71ce21ff
+def _read_meta(folder:Path)->dict:
+    "features.json, checked: the format, the seen classes, each set's label style, the optional keys' types."
+    p = _meta_path(folder)
     try: m = json.loads(p.read_text())
     except ValueError as e: raise ValueError(f"{p}: not valid JSON ({e})") from None
     fmt = m.get('format') if isinstance(m, dict) else None
@@ -830,60 +944,72 @@ def _read_meta(folder:Path)->dict:
         raise ValueError(f'{p}: expected "seen": {{"classes": [...], "style": ...}} and "targets": '
                          '{NAME: {"style": ...}, ...}')
     _names(p, seen.get('classes'), 'seen.classes')
-    for where, s in [('seen', seen), *((f'targets.{t}', d) for t, d in targets.items())]:
-        style = s.get('style') if isinstance(s, dict) else None
-        if style not in _LABEL_STYLES:
-            raise ValueError(f"{p}: {where}.style {style!r}: expected one of {', '.join(_LABEL_STYLES)}")
-    clips = m.get('clips', 1)
-    if not isinstance(clips, int) or isinstance(clips, bool) or clips < 1:
-        raise ValueError(f"{p}: clips {clips!r}: expected the number of clips per target video, at least 1")
-    for k in ('extractor', 'vectors', 'run'):
-        if not isinstance(m.get(k) or '', str): raise ValueError(f"{p}: {k} {m[k]!r}: expected a string or null")
+    _check_meta_values(p, m)
     return m
 
-def read_features(folder:str|Path,
-                  vectors=None,                   # word vectors (default: features.json's, else glove-6b-50d)
-                  targets:list[str]|None=None,    # names of the target sets to read (default: all)
-                 )->dict:
-    "A features folder as `transfer_inputs` gives a run's inputs (`data` is the folder, `run` the one it names)."
-    from rest_nb.semantic import load_vectors, embed_labels, DEFAULT_VECTORS
-    from rest_nb.transfer import seen_prototypes
-    folder = Path(folder).expanduser()
-    m = _read_meta(folder)
-    names, why = m['seen']['classes'], "the seen classes' {} features"
-    for t in targets or []:
-        if t not in m['targets']:
-            raise ValueError(f"target {t!r} is not in {folder/'features.json'}: it has {', '.join(m['targets']) or 'none'}")
+# %% ../nbs/07_evaluate.ipynb #3a4770b2
+def _read_seen(folder:Path, names:list[str])->tuple[dict, dict]:
+    "train.npz and val.npz of a features folder, checked; every seen class with at least one training video."
+    why = "the seen classes' {} features"
     tr = _check_set(folder/'train.npz', _load_npz(folder/'train.npz', why.format('training')), names, None)
     empty = sorted(set(range(len(names))) - set(tr['labels'].tolist()))
     if empty:
         raise ValueError(f"{folder/'train.npz'}: {len(empty)} seen class(es) have no video, so no seen prototype: "
                          f"{first_few([repr(names[i]) for i in empty])}; expected at least one training video per "
                          "class of seen.classes")
-    dim = tr['X'].shape[1]
-    va = _check_set(folder/'val.npz', _load_npz(folder/'val.npz', why.format('held-out')), names, dim)
-    sets = {}
-    for t in targets or m['targets']:
-        p = folder/'targets'/f'{t}.npz'
-        z = _load_npz(p, f"the features of target set {t!r}, which features.json names")
-        if 'classes' not in z:
-            raise ValueError(f"{p}: no array 'classes': expected the target set's class names (its labels index them)")
-        sets[t] = {**_check_set(p, z, _names(p, z['classes'], 'classes'), dim), 'classes': z['classes'].tolist()}
-        if not len(sets[t]['X']): raise ValueError(f"{p}: no video (X has 0 rows): expected the target set's features")
+    va = _check_set(folder/'val.npz', _load_npz(folder/'val.npz', why.format('held-out')), names, tr['X'].shape[1])
+    return tr, va
+
+# %% ../nbs/07_evaluate.ipynb #a972c882
+def _read_target_set(folder:Path, t:str, dim:int)->dict:
+    "Target set `t` of a features folder, checked: its arrays (features of width `dim`) and its class names."
+    p = folder/'targets'/f'{t}.npz'
+    z = _load_npz(p, f"the features of target set {t!r}, which features.json names")
+    if 'classes' not in z:
+        raise ValueError(f"{p}: no array 'classes': expected the target set's class names (its labels index them)")
+    d = {**_check_set(p, z, _names(p, z['classes'], 'classes'), dim), 'classes': z['classes'].tolist()}
+    if not len(d['X']): raise ValueError(f"{p}: no video (X has 0 rows): expected the target set's features")
+    return d
+
+# %% ../nbs/07_evaluate.ipynb #bce55cf3
+def _folder_vectors(folder:Path, m:dict, vectors=None):
+    "The word vectors for the labels: `vectors`, else features.json's (a file in the folder, or a name), else the default."
     v = m.get('vectors')
     if v and not Path(v).is_absolute() and (folder/v).exists(): v = folder/v      # a file inside the folder
-    vectors = vectors or v or DEFAULT_VECTORS
+    return vectors or v or DEFAULT_VECTORS
+
+# %% ../nbs/07_evaluate.ipynb #da0e31f9
+def read_features(folder:str|Path,
+                  vectors=None,                   # word vectors (default: features.json's, else glove-6b-50d)
+                  targets:list[str]|None=None,    # names of the target sets to read (default: all)
+                 )->dict:
+    "A features folder as `transfer_inputs` gives a run's inputs (`data` is the folder, `run` the one it names)."
+    folder = Path(folder).expanduser()
+    m = _read_meta(folder)
+    names, unknown = m['seen']['classes'], [t for t in targets or [] if t not in m['targets']]
+    if unknown:
+        raise ValueError(f"target {unknown[0]!r} is not in {folder/'features.json'}: it has {', '.join(m['targets']) or 'none'}")
+    tr, va = _read_seen(folder, names)
+    sets = {t: _read_target_set(folder, t, tr['X'].shape[1]) for t in targets or m['targets']}
+    vectors = _folder_vectors(folder, m, vectors)
     kv = load_vectors(vectors)
     E_seen = embed_labels(names, kv, m['seen']['style'])
-    out = {'run': Path(m['run']) if m.get('run') else None, 'data': folder, 'clips': m.get('clips', 1), 'kv': kv,
-           'loaded': None, 'vectors': str(vectors) if isinstance(vectors, (str, Path)) else None, 'features': folder,
-           'extractor': m.get('extractor') or '', 'classes': names, 'E_seen': E_seen, 'train': tr, 'val': va,
-           'P': seen_prototypes(torch.as_tensor(tr['X']), torch.as_tensor(tr['labels']), len(names)).numpy(),
-           'targets': {}, 'styles': {'seen': m['seen']['style'], **{t: m['targets'][t]['style'] for t in sets}}}
-    for t, d in sets.items():
-        out['targets'][t] = target_entry(d['classes'], d['X'], d['labels'], d['paths'], d['skipped'],
-                                         m['targets'][t]['style'], kv, E_seen)
-    return out
+    return {'run': Path(m['run']) if m.get('run') else None, 'data': folder, 'clips': m.get('clips', 1), 'kv': kv,
+            'loaded': None, 'vectors': str(vectors) if isinstance(vectors, (str, Path)) else None, 'features': folder,
+            'extractor': m.get('extractor') or '', 'classes': names, 'E_seen': E_seen, 'train': tr, 'val': va,
+            'P': seen_prototypes(torch.as_tensor(tr['X']), torch.as_tensor(tr['labels']), len(names)).numpy(),
+            'targets': {t: target_entry(d['classes'], d['X'], d['labels'], d['paths'], d['skipped'],
+                                        m['targets'][t]['style'], kv, E_seen) for t, d in sets.items()},
+            'styles': {'seen': m['seen']['style'], **{t: m['targets'][t]['style'] for t in sets}}}
+
+# %% ../nbs/07_evaluate.ipynb #d7ff9327
+def _evaluate_folder(folder:str, targets:list|None, clips:list|None, constraints:Constraints, cv:bool)->dict:
+    "`evaluate_run` on a features folder (its target sets, or those named), with `--clips` checked against it."
+    inp = read_features(folder, targets=targets or None)
+    if clips and list(clips) != [inp['clips']]:
+        raise ValueError(f"--clips {' '.join(map(str, clips))}: {folder} holds the features of {inp['clips']} "
+                         "clip(s) per target video (features.json); leave --clips out")
+    return evaluate_run(None, inputs=inp, constraints=constraints, cv=cv, progress=False)
 
 # %% ../nbs/07_evaluate.ipynb #88a38d86
 class VideoResNet(torch.nn.Module):
@@ -900,10 +1026,23 @@ class VideoResNet(torch.nn.Module):
         self.description = f"torchvision {arch}, random weights (seed {seed}), global average pool, 512-d"
         self.eval()
     def forward(self, clips): return self.body(clips.transpose(1, 2)).flatten(1)
-    @torch.no_grad()
-    def features(self, clips)->torch.Tensor:
-        "(B, 512) features of (B, T, C, H, W) clips, in eval mode (batch norm with its running statistics, not the batch's)."
-        return self.eval()(clips)
+
+# %% ../nbs/07_evaluate.ipynb #d83a0ba4
+@patch
+@torch.no_grad()
+def features(self:VideoResNet, clips:torch.Tensor)->torch.Tensor:
+    "(B, 512) features of (B, T, C, H, W) clips, in eval mode (batch norm with its running statistics, not the batch's)."
+    return self.eval()(clips)
+
+# %% ../nbs/07_evaluate.ipynb #15e088d8
+def _seen_data(run, data, vectors)->tuple:
+    "(seen classes' data, source data folder, word vectors): those of `run`, or `data` after rest_train's overlap filter."
+    if run is not None:
+        rd, info = data_of_run(run, data), json.loads((Path(run)/'run.json').read_text())
+        return rd, Path(data or info['data']), vectors or info['vectors']
+    if data is None: raise ValueError("extractor_inputs: give data (the source videos) or a run")
+    vectors = vectors or DEFAULT_VECTORS
+    return load_run_data(data, vectors=vectors), Path(data), vectors
 
 # %% ../nbs/07_evaluate.ipynb #f2b52553
 def extractor_inputs(model,                       # any module with `features(clips) -> (B, D)`, clips (B, T, C, H, W)
@@ -917,14 +1056,7 @@ def extractor_inputs(model,                       # any module with `features(cl
                     )->dict:
     ("`transfer_inputs` with the features of any model: the seen classes of `run`, or of `data` after the overlap "
      "filter of `rest_train`; then `write_features`.")
-    from rest_nb.semantic import load_vectors, DEFAULT_VECTORS
-    if run is not None:
-        rd, info = data_of_run(run, data), json.loads((Path(run)/'run.json').read_text())
-        data, vectors = Path(data or info['data']), vectors or info['vectors']
-    else:
-        if data is None: raise ValueError("extractor_inputs: give data (the source videos) or a run")
-        vectors = vectors or DEFAULT_VECTORS
-        data, rd = Path(data), load_run_data(data, vectors=vectors)
+    rd, data, vectors = _seen_data(run, data, vectors)
     kv = load_vectors(vectors)
     feats = lambda v, n: extract_features(model, v, clip, n, batch_size, workers, device, progress)
     return {'run': None if run is None else Path(run), 'data': data, 'clips': clips, 'kv': kv, 'loaded': None,

@@ -21,17 +21,23 @@ __all__ = ['SPECIALS', 'TinyCNN', 'FrameEncoder', 'ClipEncoder3D', 'PrecomputedE
            'Tokenizer', 'rest_mask', 'Block', 'ResT', 'TwoStreamRNN', 'build_model', 'mask_words', 'rest_loss',
            'count_flops', 'rest_flops', 'FeatureDataset']
 
+# %% ../nbs/04_model.ipynb #a7d18969
+def _conv_stages(width:int, out_dim:int, norm:str)->list[nn.Module]:
+    "Four conv-norm-ReLU stages, 3 -> width -> 2 width -> 4 width -> out_dim channels."
+    if norm not in ('batch', 'group'): raise ValueError(f"norm={norm!r}: expected 'batch' or 'group'")
+    chans = [3, width, 2*width, 4*width, out_dim]
+    layers = []
+    for i, (a, b) in enumerate(zip(chans[:-1], chans[1:])):
+        nrm = nn.BatchNorm2d(b) if norm == 'batch' else nn.GroupNorm(8, b)
+        layers += [nn.Conv2d(a, b, 3, stride=1 if i == 0 else 2, padding=1, bias=False), nrm, nn.ReLU(inplace=True)]
+    return layers
+
 # %% ../nbs/04_model.ipynb #59f4346a
 class TinyCNN(nn.Module):
     "A small CNN for 32x32 frames on the CPU (the `tiny` preset): four conv-norm-ReLU stages, global max pool."
     def __init__(self, width:int=32, out_dim:int=128, norm:str='batch'):
         super().__init__()
-        if norm not in ('batch', 'group'): raise ValueError(f"norm={norm!r}: expected 'batch' or 'group'")
-        chans = [3, width, 2*width, 4*width, out_dim]
-        layers = []
-        for i, (a, b) in enumerate(zip(chans[:-1], chans[1:])):
-            nrm = nn.BatchNorm2d(b) if norm == 'batch' else nn.GroupNorm(8, b)
-            layers += [nn.Conv2d(a, b, 3, stride=1 if i == 0 else 2, padding=1, bias=False), nrm, nn.ReLU(inplace=True)]
+        layers = _conv_stages(width, out_dim, norm)
         # max rather than average pooling: the actor covers a tenth of the frame, an average dilutes it in background
         self.net, self.out_dim = nn.Sequential(*layers, nn.AdaptiveMaxPool2d(1), nn.Flatten()), out_dim
     def forward(self, x): return self.net(x)
@@ -44,6 +50,7 @@ def _weights(name:str, pretrained:bool):
     warnings.warn(f"loading ImageNet/Kinetics weights for {name}: this leaves the zero-shot setting", stacklevel=3)
     return 'DEFAULT'
 
+# %% ../nbs/04_model.ipynb #31614999
 def _torchvision_2d(name:str, pretrained:bool=False)->tuple[nn.Module, int]:
     "A torchvision image network without its classifier, and its feature size."
     tv = torchvision.models
@@ -71,6 +78,7 @@ class FrameEncoder(nn.Module):
         B, T = clips.shape[:2]
         return self.net(clips.flatten(0, 1).contiguous(memory_format=self.memory_format)).view(B, T, -1)
 
+# %% ../nbs/04_model.ipynb #c7ae5c12
 class ClipEncoder3D(nn.Module):
     "R(2+1)D-18 on the whole clip: (B, T, C, H, W) -> (B, T/8, 512), pooled over space only."
     def __init__(self, pretrained:bool=False):
@@ -80,6 +88,7 @@ class ClipEncoder3D(nn.Module):
     def forward(self, clips):
         return self.body(clips.transpose(1, 2)).mean((-2, -1)).transpose(1, 2)
 
+# %% ../nbs/04_model.ipynb #32a4dfbd
 class PrecomputedEncoder(nn.Module):
     "Features loaded from disk: (B, T, F) per frame, or (B, T, R, F) per region, flattened to (B, T*R, F)."
     def __init__(self, feat_dim:int): super().__init__(); self.out_dim = feat_dim
@@ -103,6 +112,7 @@ def frame_encoder(cfg:ModelConfig)->nn.Module:
     if b in BACKBONES: return FrameEncoder(*_torchvision_2d(b, cfg.pretrained))
     raise ValueError(f"unknown backbone {b!r}; available: {', '.join(BACKBONES)}")
 
+# %% ../nbs/04_model.ipynb #e5cff908
 def visual_tokens(cfg:ModelConfig, frames:int)->int:
     "How many visual tokens a clip of `frames` frames gives."
     return max(frames//8, 1) if cfg.backbone == 'r2plus1d_18' else frames
@@ -110,44 +120,64 @@ def visual_tokens(cfg:ModelConfig, frames:int)->int:
 # %% ../nbs/04_model.ipynb #c7643034
 SPECIALS = ('[PAD]', '[CLS]', '[MASK]', '[UNK]')
 
+# %% ../nbs/04_model.ipynb #e374c10f
 class Tokenizer:
     "Word-level vocabulary of label words: `[PAD]`=0, `[CLS]`=1, `[MASK]`=2, `[UNK]`=3, then the words, sorted."
     pad, cls, mask, unk = range(4)
     def __init__(self, words):
         self.itos = list(SPECIALS) + sorted(set(words) - set(SPECIALS))
         self.stoi = {w: i for i, w in enumerate(self.itos)}
-    @classmethod
-    def from_labels(cls, labels:list[list[str]])->Tokenizer: return cls(w for l in labels for w in l)
     def __len__(self): return len(self.itos)
     def __repr__(self): return f"Tokenizer({len(self)} tokens: {' '.join(self.itos[4:10])} ...)"
     def encode(self, words:list[str])->list[int]: return [self.stoi.get(w, self.unk) for w in words]
     def decode(self, ids)->list[str]: return [self.itos[int(i)] for i in ids if int(i) != self.pad]
-    def batch(self, labels:list[list[str]], max_words:int=8)->torch.Tensor:
-        "Padded ids (B, N), N = the longest label in the batch, at most `max_words` (longer labels are truncated)."
-        ids = [self.encode(l)[:max_words] for l in labels]
-        out = torch.full((len(ids), max(1, max(map(len, ids)))), self.pad, dtype=torch.long)
-        for i, x in enumerate(ids): out[i, :len(x)] = torch.tensor(x, dtype=torch.long)
-        return out
-    def save(self, path):
-        with atomic_write(path) as tmp: tmp.write_text(json.dumps({'itos': self.itos}))
-    @classmethod
-    def load(cls, path)->Tokenizer:
-        itos = json.loads(Path(path).read_text())['itos']
-        if tuple(itos[:4]) != SPECIALS: raise ValueError(f"{path}: not a rest_nb tokenizer (special tokens {itos[:4]})")
-        t = cls(itos[4:]); return t
+
+# %% ../nbs/04_model.ipynb #6bcfdec3
+@patch(cls_method=True)
+def from_labels(cls:Tokenizer, labels:list[list[str]])->Tokenizer:
+    "The vocabulary of the words of `labels` (each a list of normalised words)."
+    return cls(w for l in labels for w in l)
+
+# %% ../nbs/04_model.ipynb #887c175b
+@patch
+def batch(self:Tokenizer, labels:list[list[str]], max_words:int=8)->torch.Tensor:
+    "Padded ids (B, N), N = the longest label in the batch, at most `max_words` (longer labels are truncated)."
+    ids = [self.encode(l)[:max_words] for l in labels]
+    out = torch.full((len(ids), max(1, max(map(len, ids)))), self.pad, dtype=torch.long)
+    for i, x in enumerate(ids): out[i, :len(x)] = torch.tensor(x, dtype=torch.long)
+    return out
+
+# %% ../nbs/04_model.ipynb #02b91238
+@patch
+def save(self:Tokenizer, path):
+    "Write the vocabulary to `path` (JSON)."
+    with atomic_write(path) as tmp: tmp.write_text(json.dumps({'itos': self.itos}))
+
+# %% ../nbs/04_model.ipynb #72c92bd2
+@patch(cls_method=True)
+def load(cls:Tokenizer, path)->Tokenizer:
+    "The vocabulary saved at `path` by `Tokenizer.save`."
+    itos = json.loads(Path(path).read_text())['itos']
+    if tuple(itos[:4]) != SPECIALS: raise ValueError(f"{path}: not a rest_nb tokenizer (special tokens {itos[:4]})")
+    t = cls(itos[4:]); return t
+
+# %% ../nbs/04_model.ipynb #ade387b6
+def _attention_pattern(n_v:int, N:int, attention:str, device=None)->torch.Tensor:
+    "(L, L), True where a query may attend a key, before padding; `n_v` = [CLS] + visual tokens, then N words."
+    L = n_v + N
+    if attention == 'cross': return torch.ones(L, L, dtype=torch.bool, device=device)
+    if attention != 'single': raise ValueError(f"attention={attention!r}: expected 'single' or 'cross'")
+    allowed = torch.zeros(L, L, dtype=torch.bool, device=device)
+    allowed[:, :n_v] = True                                                     # everyone sees [CLS] and frames
+    allowed[n_v:, n_v:] = torch.ones(N, N, dtype=torch.bool, device=device).tril()   # word h sees words 1..h
+    return allowed
 
 # %% ../nbs/04_model.ipynb #2b20d181
 def rest_mask(n_visual:int, pad:torch.Tensor, attention:str='single')->torch.Tensor:
     "Boolean (B, L, L) mask, True where a query may attend a key; `pad` (B, N) is True at [PAD] words."
     B, N = pad.shape
-    n_v, L = 1 + n_visual, 1 + n_visual + N
-    if attention == 'cross': allowed = torch.ones(L, L, dtype=torch.bool, device=pad.device)
-    elif attention == 'single':
-        allowed = torch.zeros(L, L, dtype=torch.bool, device=pad.device)
-        allowed[:, :n_v] = True                                                     # everyone sees [CLS] and frames
-        allowed[n_v:, n_v:] = torch.ones(N, N, dtype=torch.bool, device=pad.device).tril()   # word h sees words 1..h
-    else: raise ValueError(f"attention={attention!r}: expected 'single' or 'cross'")
-    keep = torch.cat([torch.ones(B, n_v, dtype=torch.bool, device=pad.device), ~pad], 1)
+    allowed = _attention_pattern(1 + n_visual, N, attention, pad.device)
+    keep = torch.cat([torch.ones(B, 1 + n_visual, dtype=torch.bool, device=pad.device), ~pad], 1)
     return allowed[None] & keep[:, None, :]
 
 # %% ../nbs/04_model.ipynb #3b6b5cc8
@@ -162,19 +192,25 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(dim, mlp), nn.GELU(), nn.Dropout(dropout), nn.Linear(mlp, dim))
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, z, allowed, need_weights:bool=False):
-        B, L, D = z.shape
-        q, k, v = self.qkv(z).view(B, L, 3, self.heads, D//self.heads).permute(2, 0, 3, 1, 4)
-        p = self.p if self.training else 0.
-        if need_weights:
-            s = (q @ k.transpose(-2, -1))/math.sqrt(D//self.heads)
-            w = s.masked_fill(~allowed[:, None], float('-inf')).softmax(-1)
-            a = F.dropout(w, p, self.training) @ v
-        else:
-            w, a = None, F.scaled_dot_product_attention(q, k, v, attn_mask=allowed[:, None], dropout_p=p)
-        z = self.ln1(self.drop(self.out(a.transpose(1, 2).reshape(B, L, D))) + z)
-        z = self.ln2(self.drop(self.mlp(z)) + z)
-        return z, w
+# %% ../nbs/04_model.ipynb #15b3f1fa
+def _attention(q, k, v, allowed, p:float, training:bool, need_weights:bool):
+    "(weights or None, output) of attention of q on k, v (B, heads, L, d) where `allowed` (B, L, L); dropout p."
+    if not need_weights:
+        return None, F.scaled_dot_product_attention(q, k, v, attn_mask=allowed[:, None], dropout_p=p)
+    s = (q @ k.transpose(-2, -1))/math.sqrt(q.shape[-1])
+    w = s.masked_fill(~allowed[:, None], float('-inf')).softmax(-1)
+    return w, F.dropout(w, p, training) @ v
+
+# %% ../nbs/04_model.ipynb #7c1e3463
+@patch
+def forward(self:Block, z, allowed, need_weights:bool=False):
+    "(z after the layer, attention weights or None) for tokens z (B, L, D) and mask `allowed` (B, L, L)."
+    B, L, D = z.shape
+    q, k, v = self.qkv(z).view(B, L, 3, self.heads, D//self.heads).permute(2, 0, 3, 1, 4)
+    w, a = _attention(q, k, v, allowed, self.p if self.training else 0., self.training, need_weights)
+    z = self.ln1(self.drop(self.out(a.transpose(1, 2).reshape(B, L, D))) + z)
+    z = self.ln2(self.drop(self.mlp(z)) + z)
+    return z, w
 
 # %% ../nbs/04_model.ipynb #2c13cdb1
 def _heads(cfg:ModelConfig, n_classes:int, vocab_size:int)->tuple[nn.Module|None, nn.Module|None]:
@@ -184,85 +220,129 @@ def _heads(cfg:ModelConfig, n_classes:int, vocab_size:int)->tuple[nn.Module|None
     mlm = nn.Sequential(nn.Linear(D, D), nn.GELU(), nn.LayerNorm(D), nn.Linear(D, vocab_size)) if 'mlm' in cfg.tasks else None
     return head, mlm
 
+# %% ../nbs/04_model.ipynb #d5fb292a
+def _embeddings(cfg:ModelConfig, vocab_size:int, n_visual:int):
+    "[CLS] token, word, position and modality embeddings of ResT (positions initialised by the model)."
+    D = cfg.dim
+    return (nn.Parameter(torch.zeros(1, 1, D)), nn.Embedding(vocab_size, D, padding_idx=Tokenizer.pad),
+            nn.Parameter(torch.zeros(1, 1 + n_visual + cfg.max_words, D)), nn.Embedding(2, D))   # modality 0: [CLS], frames
+
 # %% ../nbs/04_model.ipynb #d1e6ed9e
 class ResT(nn.Module):
     "The ResT cross-modal transformer (paper Sec. 3.2)."
     def __init__(self, cfg:ModelConfig, n_classes:int, vocab_size:int, n_visual:int):
         super().__init__()
-        if cfg.tasks not in ('cls+mlm', 'cls', 'mlm'):
-            raise ValueError(f"tasks={cfg.tasks!r}: expected cls+mlm, cls or mlm")
+        if cfg.tasks not in ('cls+mlm', 'cls', 'mlm'): raise ValueError(f"tasks={cfg.tasks!r}: expected cls+mlm, cls or mlm")
         self.cfg, self.n_visual, D = cfg, n_visual, cfg.dim
         self.encoder = frame_encoder(cfg)
         self.proj = nn.Linear(self.encoder.out_dim, D)                     # W: frame features -> D
-        self.cls_token = nn.Parameter(torch.zeros(1, 1, D))
-        self.words = nn.Embedding(vocab_size, D, padding_idx=Tokenizer.pad)
-        self.pos = nn.Parameter(torch.zeros(1, 1 + n_visual + cfg.max_words, D))
-        self.modality = nn.Embedding(2, D)                                  # 0: [CLS] and frames, 1: words
+        self.cls_token, self.words, self.pos, self.modality = _embeddings(cfg, vocab_size, n_visual)
         self.blocks = nn.ModuleList(Block(D, cfg.heads, cfg.mlp, cfg.dropout) for _ in range(cfg.layers))
         self.ln_x = nn.LayerNorm(D)                                         # x = LN(z_L[CLS])
         self.head, self.mlm_head = _heads(cfg, n_classes, vocab_size)
         nn.init.trunc_normal_(self.cls_token, std=0.02); nn.init.normal_(self.pos, std=cfg.pos_std)
 
-    @torch.no_grad()
-    def features(self, clips)->torch.Tensor:
-        "Test-time visual representations x of `clips`, input [CLS], frames, [MASK]."
-        return self.forward(clips)['x']
+# %% ../nbs/04_model.ipynb #5ad391b3
+@patch
+def _frame_tokens(self:ResT, clips)->torch.Tensor:
+    "The projected visual tokens (B, T, D) of `clips`, T checked against the model's."
+    v = self.proj(self.encoder(clips))
+    if v.shape[1] != self.n_visual:
+        raise ValueError(f"the clip gives {v.shape[1]} visual tokens, the model was built for {self.n_visual}")
+    return v
+
+# %% ../nbs/04_model.ipynb #28214b87
+@patch
+def _input_words(self:ResT, words, B:int, device)->torch.Tensor:
+    "The word ids (B, N) the model reads: none without an MLM head, [MASK] when `words` is None, else `words`."
+    if self.mlm_head is None: return torch.zeros(B, 0, dtype=torch.long, device=device)
+    if words is None: return torch.full((B, 1), Tokenizer.mask, dtype=torch.long, device=device)
+    if words.shape[1] > self.cfg.max_words: raise ValueError(f"{words.shape[1]} words exceed max_words={self.cfg.max_words}")
+    return words
+
+# %% ../nbs/04_model.ipynb #5b63059f
+@patch
+def _sequence(self:ResT, v, words)->torch.Tensor:
+    "z_0 (B, 1 + T + N, D): [CLS], visual tokens `v` and embedded `words`, plus position and modality embeddings."
+    (B, T, _), N = v.shape, words.shape[1]
+    z = torch.cat([self.cls_token.expand(B, -1, -1), v, self.words(words)], 1) + self.pos[:, :1 + T + N]
+    kind = torch.cat([torch.zeros(1 + T, dtype=torch.long, device=v.device),
+                      torch.ones(N, dtype=torch.long, device=v.device)])
+    return z + self.modality(kind)
+
+# %% ../nbs/04_model.ipynb #606df85e
+@patch
+def _outputs(self:ResT, z, T:int)->dict:
+    "x, class logits and MLM logits from the last layer's tokens z, T visual tokens."
+    x = self.ln_x(z[:, 0])
+    return {'x': x, 'logits': self.head(x) if self.head is not None else None,
+            'mlm': self.mlm_head(z[:, 1 + T:]) if self.mlm_head is not None else None}
 
 # %% ../nbs/04_model.ipynb #d6814f73
 @patch
 def forward(self:ResT, clips, words:torch.Tensor|None=None, need_weights:bool=False)->dict:
     "[CLS], frame tokens and word tokens through the blocks under the ResT mask: x, class logits, MLM logits."
-    v = self.proj(self.encoder(clips))                                   # (B, T, D)
-    B, T, D = v.shape
-    if T != self.n_visual:
-        raise ValueError(f"the clip gives {T} visual tokens, the model was built for {self.n_visual}")
-    if self.mlm_head is None: words = torch.zeros(B, 0, dtype=torch.long, device=v.device)
-    elif words is None: words = torch.full((B, 1), Tokenizer.mask, dtype=torch.long, device=v.device)
-    N = words.shape[1]
-    if N > self.cfg.max_words: raise ValueError(f"{N} words exceed max_words={self.cfg.max_words}")
-    z = torch.cat([self.cls_token.expand(B, -1, -1), v, self.words(words)], 1) + self.pos[:, :1 + T + N]
-    kind = torch.cat([torch.zeros(1 + T, dtype=torch.long, device=v.device),
-                      torch.ones(N, dtype=torch.long, device=v.device)])
-    z = z + self.modality(kind)
-    allowed = rest_mask(T, words == Tokenizer.pad, self.cfg.attention)
+    v = self._frame_tokens(clips)                                        # (B, T, D)
+    words = self._input_words(words, v.shape[0], v.device)
+    z, allowed = self._sequence(v, words), rest_mask(v.shape[1], words == Tokenizer.pad, self.cfg.attention)
     weights = []
     for blk in self.blocks:
         z, w = blk(z, allowed, need_weights); weights.append(w)
-    x = self.ln_x(z[:, 0])
-    out = {'x': x, 'logits': self.head(x) if self.head is not None else None,
-           'mlm': self.mlm_head(z[:, 1 + T:]) if self.mlm_head is not None else None}
+    out = self._outputs(z, v.shape[1])
     if need_weights: out['attention'] = weights
     return out
+
+# %% ../nbs/04_model.ipynb #1a1b4521
+@patch
+def features(self:ResT, clips)->torch.Tensor:
+    "Test-time visual representations x of `clips`, input [CLS], frames, [MASK]."
+    with torch.no_grad(): return self.forward(clips)['x']
+
+# %% ../nbs/04_model.ipynb #f99af5e1
+def _stream(cfg:ModelConfig)->nn.Module:
+    "One recurrent stream of width D (`cfg.arch`: rnn or lstm), `cfg.layers` deep."
+    rnn = {'rnn': nn.RNN, 'lstm': nn.LSTM}[cfg.arch]
+    return rnn(cfg.dim, cfg.dim, num_layers=cfg.layers, batch_first=True, dropout=cfg.dropout if cfg.layers > 1 else 0)
 
 # %% ../nbs/04_model.ipynb #43acc98f
 class TwoStreamRNN(nn.Module):
     "Table 3a: RNN or LSTM streams in place of the transformer, same inputs and outputs as `ResT`."
     def __init__(self, cfg:ModelConfig, n_classes:int, vocab_size:int, n_visual:int):
         super().__init__()
-        rnn = {'rnn': nn.RNN, 'lstm': nn.LSTM}[cfg.arch]
         self.cfg, self.n_visual, D = cfg, n_visual, cfg.dim
         self.encoder = frame_encoder(cfg)
         self.proj = nn.Linear(self.encoder.out_dim, D)
-        self.visual = rnn(D, D, num_layers=cfg.layers, batch_first=True, dropout=cfg.dropout if cfg.layers > 1 else 0)
+        self.visual = _stream(cfg)
         self.words = nn.Embedding(vocab_size, D, padding_idx=Tokenizer.pad)
-        self.text = rnn(D, D, num_layers=cfg.layers, batch_first=True, dropout=cfg.dropout if cfg.layers > 1 else 0)
+        self.text = _stream(cfg)
         self.ln_x = nn.LayerNorm(D)
         self.head, self.mlm_head = _heads(cfg, n_classes, vocab_size)
 
-    def forward(self, clips, words:torch.Tensor|None=None, need_weights:bool=False)->dict:
-        v = self.proj(self.encoder(clips))
-        _, state = self.visual(v)
-        h = state[0] if isinstance(state, tuple) else state                   # (layers, B, D)
-        x = self.ln_x(h[-1])
-        mlm = None
-        if self.mlm_head is not None:
-            if words is None: words = torch.full((v.shape[0], 1), Tokenizer.mask, dtype=torch.long, device=v.device)
-            out, _ = self.text(self.words(words), state)
-            mlm = self.mlm_head(out)
-        return {'x': x, 'logits': self.head(x) if self.head is not None else None, 'mlm': mlm}
+# %% ../nbs/04_model.ipynb #c0716363
+@patch
+def _word_scores(self:TwoStreamRNN, state, words, B:int, device)->torch.Tensor|None:
+    "MLM scores of the text stream started from the visual `state` ([MASK] when `words` is None); None without a head."
+    if self.mlm_head is None: return None
+    if words is None: words = torch.full((B, 1), Tokenizer.mask, dtype=torch.long, device=device)
+    out, _ = self.text(self.words(words), state)
+    return self.mlm_head(out)
 
-    @torch.no_grad()
-    def features(self, clips)->torch.Tensor: return self.forward(clips)['x']
+# %% ../nbs/04_model.ipynb #0e1e19bf
+@patch
+def forward(self:TwoStreamRNN, clips, words:torch.Tensor|None=None, need_weights:bool=False)->dict:
+    "x from the visual stream's final state, class logits, and MLM logits from the text stream (no attention weights)."
+    v = self.proj(self.encoder(clips))
+    _, state = self.visual(v)
+    h = state[0] if isinstance(state, tuple) else state                   # (layers, B, D)
+    x = self.ln_x(h[-1])
+    mlm = self._word_scores(state, words, v.shape[0], v.device)
+    return {'x': x, 'logits': self.head(x) if self.head is not None else None, 'mlm': mlm}
+
+# %% ../nbs/04_model.ipynb #39991403
+@patch
+def features(self:TwoStreamRNN, clips)->torch.Tensor:
+    "Test-time visual representations x of `clips`."
+    with torch.no_grad(): return self.forward(clips)['x']
 
 # %% ../nbs/04_model.ipynb #c275ac5a
 def build_model(cfg:Config, n_classes:int, vocab_size:int)->nn.Module:
@@ -286,17 +366,22 @@ def mask_words(words:torch.Tensor, p:float=0.15, generator:torch.Generator|None=
     chosen[none, first[none]] = True
     return words.masked_fill(chosen, Tokenizer.mask), torch.where(chosen, words, torch.full_like(words, -100))
 
+# %% ../nbs/04_model.ipynb #05df4b0f
+def _mlm_loss(mlm:torch.Tensor, targets:torch.Tensor)->torch.Tensor:
+    "L_mlm: the mean over labels of the mean cross-entropy of each label's masked words (targets -100 elsewhere)."
+    ce = F.cross_entropy(mlm.float().flatten(0, 1), targets.flatten(), ignore_index=-100,
+                         reduction='none').view(targets.shape)
+    m = targets != -100
+    per_label = (ce*m).sum(1)/m.sum(1).clamp(min=1)                      # mean over each label's masked words
+    # then over labels: splits evenly over processes
+    return per_label[m.any(1)].mean()
+
+# %% ../nbs/04_model.ipynb #e0d4fd62
 def rest_loss(out:dict, labels:torch.Tensor, targets:torch.Tensor|None=None, mlm_weight:float=0.5)->tuple[torch.Tensor, dict]:
     "L = L_cls + mlm_weight * L_mlm (each term only if its head exists); returns the loss and its parts."
     parts = {}
     if out['logits'] is not None: parts['cls'] = F.cross_entropy(out['logits'].float(), labels)
-    if out['mlm'] is not None and targets is not None:
-        ce = F.cross_entropy(out['mlm'].float().flatten(0, 1), targets.flatten(), ignore_index=-100,
-                             reduction='none').view(targets.shape)
-        m = targets != -100
-        per_label = (ce*m).sum(1)/m.sum(1).clamp(min=1)                      # mean over each label's masked words
-        # then over labels: splits evenly over processes
-        parts['mlm'] = per_label[m.any(1)].mean()
+    if out['mlm'] is not None and targets is not None: parts['mlm'] = _mlm_loss(out['mlm'], targets)
     loss = parts.get('cls', 0.) + mlm_weight*parts.get('mlm', 0.)
     return loss, {k: v.item() for k, v in parts.items()}
 
@@ -309,18 +394,31 @@ def _check_sizes(n_classes:int, vocab_size:int):
         raise ValueError(f"vocab_size={vocab_size!r}: expected at least {len(SPECIALS) + 1} (the {len(SPECIALS)} special "
                          f"tokens {', '.join(SPECIALS)} and one word)")
 
+# %% ../nbs/04_model.ipynb #c796efd0
+def _meta_clip(cfg:Config)->torch.Tensor:
+    "An empty test-time clip (batch 1) of `cfg`'s shape on the meta device."
+    c = cfg.clip
+    return (torch.empty(1, c.frames, cfg.model.feat_dim, device='meta') if cfg.model.backbone == 'precomputed'
+            else torch.empty(1, c.frames, 3, c.size, c.size, device='meta'))
+
+# %% ../nbs/04_model.ipynb #a30778a7
 def count_flops(cfg:Config, n_classes:int=664, vocab_size:int=1000)->dict:
     "Parameters and GMACs (multiply-accumulates) of one test-time forward pass of one clip."
     _check_sizes(n_classes, vocab_size)
     with torch.device('meta'): m = build_model(cfg, n_classes, vocab_size).eval()
-    c = cfg.clip
-    clip = (torch.empty(1, c.frames, cfg.model.feat_dim, device='meta') if cfg.model.backbone == 'precomputed'
-            else torch.empty(1, c.frames, 3, c.size, c.size, device='meta'))
-    with FlopCounterMode(display=False) as fc: m(clip)
-    enc = sum(p.numel() for p in m.encoder.parameters())
+    with FlopCounterMode(display=False) as fc: m(_meta_clip(cfg))
+    enc, c = sum(p.numel() for p in m.encoder.parameters()), cfg.clip
     return {'preset': cfg.name, 'backbone': cfg.model.backbone, 'frames': c.frames, 'size': c.size,
             'params_M': round(sum(p.numel() for p in m.parameters())/1e6, 2), 'encoder_params_M': round(enc/1e6, 2),
             'GMACs': round(fc.get_total_flops()/2e9, 2)}
+
+# %% ../nbs/04_model.ipynb #4b9c9479
+def _flops_lines(names, n_classes:int, vocab_size:int):
+    "The lines of rest_flops' table: a header, then one per preset in `names`, each counted when it is due."
+    yield f"{'preset':18s} {'backbone':12s} {'frames':>6s} {'size':>5s} {'params (M)':>11s} {'GMACs/clip':>11s}"
+    for n in names:
+        r = count_flops(PRESETS[n](), n_classes, vocab_size)
+        yield f"{n:18s} {r['backbone']:12s} {r['frames']:6d} {r['size']:5d} {r['params_M']:11.2f} {r['GMACs']:11.2f}"
 
 # %% ../nbs/04_model.ipynb #337a7a83
 @console_script
@@ -333,10 +431,16 @@ def rest_flops(
     if preset is not None and preset not in PRESETS:
         raise ValueError(f"--preset {preset!r}: unknown; available: {', '.join(PRESETS)}")
     _check_sizes(n_classes, vocab_size)
-    print(f"{'preset':18s} {'backbone':12s} {'frames':>6s} {'size':>5s} {'params (M)':>11s} {'GMACs/clip':>11s}")
-    for n in [preset] if preset is not None else list(PRESETS):
-        r = count_flops(PRESETS[n](), n_classes, vocab_size)
-        print(f"{n:18s} {r['backbone']:12s} {r['frames']:6d} {r['size']:5d} {r['params_M']:11.2f} {r['GMACs']:11.2f}")
+    for line in _flops_lines([preset] if preset is not None else list(PRESETS), n_classes, vocab_size): print(line)
+
+# %% ../nbs/04_model.ipynb #e457681b
+def _read_features(path:Path, feat_dim:int)->tuple[np.ndarray|None, str|None]:
+    "(features, None) of one video's .npy file, or (None, why it cannot be used)."
+    try: a = np.load(path, allow_pickle=False)
+    except Exception as e: return None, f'cannot be read as .npy ({type(e).__name__})'
+    if a.ndim not in (2, 3) or a.shape[-1] != feat_dim:
+        return None, f'features of shape {a.shape}, expected (T, {feat_dim}) or (T, R, {feat_dim})'
+    return a, None
 
 # %% ../nbs/04_model.ipynb #3c184fa9
 class FeatureDataset(Dataset):
@@ -346,11 +450,7 @@ class FeatureDataset(Dataset):
     def __len__(self): return len(self.videos)
     def __getitem__(self, i):
         r = self.videos[i]
-        try: a = np.load(r.path, allow_pickle=False)
-        except Exception as e:
-            return {'error': f'cannot be read as .npy ({type(e).__name__})', 'path': str(r.path), 'index': i}
-        if a.ndim not in (2, 3) or a.shape[-1] != self.feat_dim:
-            return {'error': f'features of shape {a.shape}, expected (T, {self.feat_dim}) or (T, R, {self.feat_dim})',
-                    'path': str(r.path), 'index': i}
+        a, err = _read_features(r.path, self.feat_dim)
+        if err: return {'error': err, 'path': str(r.path), 'index': i}
         return {'clip': torch.from_numpy(a.astype(np.float32)), 'label': r.label,
                 'text': self.videos.classes[r.label], 'index': i}

@@ -20,12 +20,13 @@ from .runs import LoadedRun
 from .evaluate import (cached_features, transfer_inputs, ablation_choices, cosine_scores,
                               skipped_text)
 from .demo import demo_run
+from .explore import frames_png
 
 # %% auto #0
 __all__ = ['LABEL_POLICY', 'Predictor', 'predictor', 'label_policy', 'label_notes', 'video_files', 'NoUsableVideo', 'predict',
            'prediction_text', 'rest_predict', 'PredictPanel']
 
-# %% ../nbs/13_predict.ipynb #75c47ef1
+# %% ../nbs/13_predict.ipynb #d39da3b9
 @dataclass
 class Predictor:
     "A trained run, ready to classify videos into labels it never saw."
@@ -39,6 +40,7 @@ class Predictor:
     device:object=None
     cache:object=None
 
+# %% ../nbs/13_predict.ipynb #7aa6da36
 def _stored_choice(run:Path)->dict|None:
     "The cross-validated (K, tau, rho) a run's results.json holds, if any."
     p = run/'results.json'
@@ -48,6 +50,13 @@ def _stored_choice(run:Path)->dict|None:
     c = res['cv'].get('all constraints', res['cv'])
     return {'K': c['K'], 'tau': c['tau'], 'rho': c['rho'], 'from': f'cross-validated, stored in {p.name}'}
 
+def _cv_choice(inp:dict)->dict:
+    "(K, tau, rho) cross-validated now over the seen classes of `transfer_inputs`."
+    c = ablation_choices(inp['train']['X'], inp['train']['labels'], inp['val']['X'], inp['val']['labels'],
+                         inp['E_seen'])['all constraints']
+    return {'K': c['K'], 'tau': c['tau'], 'rho': c['rho'], 'from': 'cross-validated now over the seen classes'}
+
+# %% ../nbs/13_predict.ipynb #1a6f3c0f
 def predictor(run:str|Path|None=None, vectors=None, device=None, cache=None,
               trust:bool=False, # accept a checkpoint that needs full unpickling (`load_checkpoint`)
              )->Predictor:
@@ -57,19 +66,10 @@ def predictor(run:str|Path|None=None, vectors=None, device=None, cache=None,
         run = demo_run(cache=cache)
     run = Path(run)
     inp = transfer_inputs(run, targets=[], vectors=vectors, device=device, progress=False, cache=cache, trust=trust)
-    choice = _stored_choice(run)
-    if choice is None:
-        c = ablation_choices(inp['train']['X'], inp['train']['labels'], inp['val']['X'],
-                             inp['val']['labels'], inp['E_seen'])['all constraints']
-        choice = {'K': c['K'], 'tau': c['tau'], 'rho': c['rho'], 'from': 'cross-validated now over the seen classes'}
+    choice = _stored_choice(run) or _cv_choice(inp)
     return Predictor(run, inp['classes'], inp['P'], inp['E_seen'], inp['kv'], choice, inp['loaded'], device, cache)
 
-# %% ../nbs/13_predict.ipynb #41e82934
-def _suggestion(missing:list[str])->str:
-    "What to do about words the word vectors lack."
-    return (f"add {_quoted(missing)} to the rename table of rest_nb/label_rules/label_rules.json "
-            "(a word the vectors lack -> words they have), or pass --vectors with a larger vocabulary")
-
+# %% ../nbs/13_predict.ipynb #09a3dd4b
 def _listed(xs:list[str], first:int=10)->str:
     "a, b and c (the first `first`, then a count)."
     q = list(xs[:first]) + ([f"{len(xs) - first} more"] if len(xs) > first else [])
@@ -77,55 +77,82 @@ def _listed(xs:list[str], first:int=10)->str:
 
 def _quoted(xs:list[str], first:int=10)->str: return _listed([repr(x) for x in xs], first)
 
-# %% ../nbs/13_predict.ipynb #4fa9a4c0
-def label_policy(labels:list[str], kv, strict:bool=False, rules=None)->dict:
-    "The labels to rank: empty ones dropped, spellings of one label merged, labels with unknown words marked (or refused)."
-    rules = rules or load_rules()
-    groups = {}                                                  # the words the vectors read -> spellings, in order
+# %% ../nbs/13_predict.ipynb #d02d053f
+def _suggestion(missing:list[str])->str:
+    "What to do about words the word vectors lack."
+    return (f"add {_quoted(missing)} to the rename table of rest_nb/label_rules/label_rules.json "
+            "(a word the vectors lack -> words they have), or pass --vectors with a larger vocabulary")
+
+# %% ../nbs/13_predict.ipynb #322e35c8
+def _spellings(labels:list[str], rules:dict)->dict:
+    "The labels' spellings (stripped, empty ones dropped) grouped by the words the vectors read, in order."
+    groups = {}
     for l in labels:
         if l.strip(): groups.setdefault(tuple(normalise_label(l, 'plain', rules)) or (l.strip(),), []).append(l.strip())
-    merged = [{'into': g[0], 'merged': list(dict.fromkeys(s for s in g[1:] if s != g[0])), 'count': len(g),
-               'words': list(k)} for k, g in groups.items() if len(g) > 1]
+    return groups
+
+def _merges(groups:dict)->list[dict]:
+    return [{'into': g[0], 'merged': list(dict.fromkeys(s for s in g[1:] if s != g[0])), 'count': len(g),
+             'words': list(k)} for k, g in groups.items() if len(g) > 1]
+
+# %% ../nbs/13_predict.ipynb #7c97b4d4
+def _known_words(groups:dict, kv, rules:dict)->tuple[list, list, dict]:
+    "The labels kept, the labels left out (no known word) and the `partial` ones (some unknown words)."
     kept, left_out, partial = [], [], {}
     for g in groups.values():
-        words = normalise_label(g[0], 'plain', rules)
-        found, missing = label_vector_words(words, kv, rules)
+        found, missing = label_vector_words(normalise_label(g[0], 'plain', rules), kv, rules)
         if not found: left_out.append({'label': g[0], 'missing': missing})
         else:
             kept.append(g[0])
             if missing: partial[g[0]] = {'built_from': found, 'missing': missing}
-    empty = sum(not l.strip() for l in labels)
-    if strict and partial:
-        bad = [f"{l!r} ({' '.join(v['missing'])})" for l, v in partial.items()]
-        raise ValueError(f"strict: {_listed(bad)} {'has' if len(bad) == 1 else 'have'} words the word vectors lack; "
-                         + _suggestion([w for v in partial.values() for w in v['missing']]))
-    if not kept:
-        why = [f"{l['label']!r} ({'no word in the word vectors' if l['missing'] else 'nothing but stop words and punctuation'})"
-               for l in left_out] + ["'' (empty)"]*min(empty, 1)
-        raise ValueError(f"no usable label among the {len(labels)} given: {_listed(why) if why else 'none given'}"
-                         + ('; ' + _suggestion([w for l in left_out for w in l['missing']])
-                            if any(l['missing'] for l in left_out) else ''))
-    return {'labels': kept, 'empty': empty, 'merged': merged, 'left_out': left_out, 'partial': partial}
+    return kept, left_out, partial
 
-# %% ../nbs/13_predict.ipynb #b620b7a2
+# %% ../nbs/13_predict.ipynb #2c7a2a3c
+def _strict_error(partial:dict)->str:
+    bad = [f"{l!r} ({' '.join(v['missing'])})" for l, v in partial.items()]
+    return (f"strict: {_listed(bad)} {'has' if len(bad) == 1 else 'have'} words the word vectors lack; "
+            + _suggestion([w for v in partial.values() for w in v['missing']]))
+
+# %% ../nbs/13_predict.ipynb #8c4caebe
+def _none_usable_error(n:int, left_out:list[dict], empty:int)->str:
+    why = [f"{l['label']!r} ({'no word in the word vectors' if l['missing'] else 'nothing but stop words and punctuation'})"
+           for l in left_out] + ["'' (empty)"]*min(empty, 1)
+    return (f"no usable label among the {n} given: {_listed(why) if why else 'none given'}"
+            + ('; ' + _suggestion([w for l in left_out for w in l['missing']]) if any(l['missing'] for l in left_out) else ''))
+
+# %% ../nbs/13_predict.ipynb #8849aa54
+def label_policy(labels:list[str], kv, strict:bool=False, rules=None)->dict:
+    "The labels to rank: empty ones dropped, spellings of one label merged, labels with unknown words marked (or refused)."
+    rules = rules or load_rules()
+    groups = _spellings(labels, rules)
+    kept, left_out, partial = _known_words(groups, kv, rules)
+    empty = sum(not l.strip() for l in labels)
+    if strict and partial: raise ValueError(_strict_error(partial))
+    if not kept: raise ValueError(_none_usable_error(len(labels), left_out, empty))
+    return {'labels': kept, 'empty': empty, 'merged': _merges(groups), 'left_out': left_out, 'partial': partial}
+
+# %% ../nbs/13_predict.ipynb #213c472e
 def _are(words:list[str])->str: return f"{_quoted(words)} {'is' if len(words) == 1 else 'are'}"
 
+def _merge_note(m:dict)->str:
+    return (f"{_quoted(m['merged'])} merged into {m['into']!r} (the same words: {' '.join(m['words'])})"
+            if m['merged'] else f"{m['into']!r} given {m['count']} times, kept once")
+
+def _left_out_note(l:dict)->str:
+    return f"{l['label']!r} left out: " + (f"{_are(l['missing'])} not in the word vectors" if l['missing']
+                                           else "no words once stop words and punctuation are dropped")
+
+# %% ../nbs/13_predict.ipynb #29e92d61
 def label_notes(pol:dict)->list[str]:
     "What `label_policy` did, as one line per note: dropped, merged, left out, and the legend of `*` labels."
     out = [f"{pol['empty']} empty label{'s' if pol['empty'] > 1 else ''} dropped"] if pol['empty'] else []
-    for m in pol['merged']:
-        out.append(f"{_quoted(m['merged'])} merged into {m['into']!r} (the same words: {' '.join(m['words'])})"
-                   if m['merged'] else f"{m['into']!r} given {m['count']} times, kept once")
-    for l in pol['left_out']:
-        out.append(f"{l['label']!r} left out: " + (f"{_are(l['missing'])} not in the word vectors" if l['missing']
-                                                    else "no words once stop words and punctuation are dropped"))
-    for l, v in pol['partial'].items():
-        out.append(f"* {l}: built from {_quoted(v['built_from'])} only ({_are(v['missing'])} not in the word vectors)")
+    out += [_merge_note(m) for m in pol['merged']] + [_left_out_note(l) for l in pol['left_out']]
+    out += [f"* {l}: built from {_quoted(v['built_from'])} only ({_are(v['missing'])} not in the word vectors)"
+            for l, v in pol['partial'].items()]
     missing = list(dict.fromkeys(w for v in [*pol['left_out'], *pol['partial'].values()] for w in v['missing']))
-    if missing: out.append(_suggestion(missing))
-    return out
+    return out + ([_suggestion(missing)] if missing else [])
 
-# %% ../nbs/13_predict.ipynb #c5670e10
+# %% ../nbs/13_predict.ipynb #65f5979e
 def video_files(paths:list[str|Path])->list[Path]:
     "The video files among `paths`, folders searched recursively (a missing path is kept: it is skipped, named)."
     out = []
@@ -133,6 +160,7 @@ def video_files(paths:list[str|Path])->list[Path]:
         out += find_videos(p) if p.is_dir() else [p]
     return out
 
+# %% ../nbs/13_predict.ipynb #f58ff4ea
 class NoUsableVideo(ValueError):
     "None of the videos can be used; `skipped` holds each one's `{'video', 'reason'}`."
     def __init__(self, skipped:list[dict]):
@@ -141,68 +169,78 @@ class NoUsableVideo(ValueError):
                          + '; '.join(f"{s['video']}: {s['reason']}" for s in skipped[:3])
                          + (f"; and {n - 3} more" if n > 3 else '') + ')')
 
+# %% ../nbs/13_predict.ipynb #a4955adc
 def _features(p:Predictor, files:list[Path], clips:int, progress:bool)->dict:
     "`cached_features` of `files` (0 rows, and every video in `skipped`, when none can be used)."
     vl = VideoList(['?'], [VideoRecord(v, 0) for v in files], Path('.'))
     return cached_features(p.run, vl, clips, loaded=p.loaded, device=p.device, progress=progress, cache=p.cache)
 
-# %% ../nbs/13_predict.ipynb #cbdee882
+# %% ../nbs/13_predict.ipynb #b074bee1
 def _check_count(name:str, v)->int:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
         raise ValueError(f"{name}={v!r}: expected an integer >= 1")
     return int(v)
 
+def _constraints(p:Predictor, K, tau, rho)->Constraints:
+    return Constraints(*(p.choice[n] if v == 'cv' else v for n, v in (('K', K), ('tau', tau), ('rho', rho))))
+
+# %% ../nbs/13_predict.ipynb #7bfa314b
+def _transfer_scores(p:Predictor, labels:list[str], c:Constraints, X:np.ndarray)->tuple:
+    "`S`, the weights `W`, the labels without an admissible seen class, and the videos' scores (videos x labels)."
+    with warnings.catch_warnings():                  # its unknown words are reported by the label policy, not as warnings
+        warnings.simplefilter('ignore'); S = relatedness(embed_labels(labels, p.kv, 'plain'), p.E_seen)
+        A = c.solve(S)                               # labels without an admissible seen class: named in the result
+        W, empty = c.weights(S, A)
+        return S, W, empty, cosine_scores(X, composite_prototypes(p.P, S, A).numpy())      # Eq. 6
+
+# %% ../nbs/13_predict.ipynb #01347961
+def _ranked(p:Predictor, video, scores, S, W, labels:list[str], partial:dict, topk:int)->dict:
+    order = np.argsort(-scores, kind='stable')[:topk]
+    j = order[0]
+    comp = [{'seen': p.seen[s], 'relatedness': round(float(S[j, s]), 4), 'share': round(float(W[j, s]/W[j].sum()), 4)}
+            for s in np.argsort(-W[j], kind='stable') if W[j, s] > 0]
+    top = [{'label': labels[k], 'score': round(float(scores[k]), 4), 'partial': labels[k] in partial} for k in order]
+    return {'video': str(video), 'top': top, 'composition': comp}
+
+# %% ../nbs/13_predict.ipynb #5f97bf98
 def predict(p:Predictor, videos:list[str|Path], labels:list[str], K='cv', tau='cv', rho='cv', clips:int=1, topk:int=5,
             strict:bool=False, progress:bool=False)->dict:
     "Top-k labels of each video, with the composition of the winning label's prototype ('cv': the predictor's default)."
     clips, topk = _check_count('clips', clips), _check_count('topk', topk)
-    c = Constraints(*(p.choice[n] if v == 'cv' else v for n, v in (('K', K), ('tau', tau), ('rho', rho))))
+    c = _constraints(p, K, tau, rho)
     pol = label_policy(labels, p.kv, strict)
-    usable = pol['labels']
-    files = video_files(videos)
+    usable, files = pol['labels'], video_files(videos)
     if not files: raise ValueError("no videos given")
     f = _features(p, files, clips, progress)
     skipped = [{'video': v, 'reason': r} for v, r in f['skipped']]
     if len(f['X']) == 0: raise NoUsableVideo(skipped)
-    with warnings.catch_warnings():                  # its unknown words are reported by the label policy, not as warnings
-        warnings.simplefilter('ignore'); S = relatedness(embed_labels(usable, p.kv, 'plain'), p.E_seen)
-        A = c.solve(S)                               # labels without an admissible seen class: named in the result
-        W, empty = c.weights(S, A)
-        sc = cosine_scores(f['X'], composite_prototypes(p.P, S, A).numpy())      # Eq. 6
-    out = []
-    for v, i in enumerate(f['index']):
-        order = np.argsort(-sc[v], kind='stable')[:topk]
-        j = order[0]
-        comp = [{'seen': p.seen[s], 'relatedness': round(float(S[j, s]), 4),
-                 'share': round(float(W[j, s]/W[j].sum()), 4)}
-                for s in np.argsort(-W[j], kind='stable') if W[j, s] > 0]
-        out.append({'video': str(files[i]),
-                    'top': [{'label': usable[k], 'score': round(float(sc[v, k]), 4), 'partial': usable[k] in pol['partial']}
-                            for k in order],
-                    'composition': comp})
+    S, W, empty, sc = _transfer_scores(p, usable, c, f['X'])
+    out = [_ranked(p, files[i], sc[v], S, W, usable, pol['partial'], topk) for v, i in enumerate(f['index'])]
     return {'run': str(p.run), 'K': c.K, 'tau': c.tau or 0., 'rho': c.rho, 'choice': p.choice['from'], 'clips': clips,
             'labels': usable, 'label_policy': {k: v for k, v in pol.items() if k != 'labels'},
             'label_notes': label_notes(pol), 'no_admissible': [usable[j] for j in empty], 'videos': out,
             'skipped': skipped, 'features_from_cache': f['cached']}
 
-# %% ../nbs/13_predict.ipynb #97ffd90a
+# %% ../nbs/13_predict.ipynb #b3dc9a33
 def _scored(t:dict)->str: return f"{t['label']}{'*' if t.get('partial') else ''} {t['score']:.2f}"
 
+def _video_text(v:dict, compositions:int)->str:
+    top, win = ', '.join(map(_scored, v['top'])), v['top'][0]
+    comp = ' + '.join(f"{c['seen']} {c['relatedness']:.2f}" for c in v['composition'][:compositions])
+    more = f" + {len(v['composition']) - compositions} more" if len(v['composition']) > compositions else ''
+    return f"{Path(v['video']).name}: {top}\n    {win['label']}{'*' if win.get('partial') else ''} = {comp}{more}"
+
+# %% ../nbs/13_predict.ipynb #74b5ed7c
 def prediction_text(res:dict, compositions:int=4)->str:
     ("Predictions as text: each video's ranked labels (`*`: built from some of its words), the seen classes behind the "
      "winning one, then the skipped videos and the label notes.")
     lines = [f"run {Path(res['run']).name}: {Constraints(res['K'], res['tau'], res['rho']).text(' ')} ({res['choice']}), "
              f"{len(res['labels'])} label{'' if len(res['labels']) == 1 else 's'}"]
-    for v in res['videos']:
-        top, win = ', '.join(map(_scored, v['top'])), v['top'][0]
-        comp = ' + '.join(f"{c['seen']} {c['relatedness']:.2f}" for c in v['composition'][:compositions])
-        more = f" + {len(v['composition']) - compositions} more" if len(v['composition']) > compositions else ''
-        lines.append(f"{Path(v['video']).name}: {top}\n    {win['label']}{'*' if win.get('partial') else ''} = "
-                     f"{comp}{more}")
+    lines += [_video_text(v, compositions) for v in res['videos']]
     lines += [f"skipped {s['video']}: {s['reason']}" for s in res['skipped']]
     return '\n'.join(lines + res.get('label_notes', []))
 
-# %% ../nbs/13_predict.ipynb #97f589f4
+# %% ../nbs/13_predict.ipynb #a03d1204
 def _out_file(opt:str, path:str|None)->Path|None:
     "`path` if a file can be written there, else a one-line error naming it (checked before the slow work)."
     if path is None: return None
@@ -211,6 +249,24 @@ def _out_file(opt:str, path:str|None)->Path|None:
     if not p.parent.is_dir(): raise FileNotFoundError(f"{opt} {path}: the folder {str(p.parent)!r} does not exist")
     return p
 
+# %% ../nbs/13_predict.ipynb #d2efeb9a
+def _label_names(labels:list[str]|None, labels_file:str|None)->list[str]:
+    names = list(labels or [])
+    if labels_file:
+        f = Path(labels_file).expanduser()
+        if not f.is_file(): raise FileNotFoundError(f"--labels_file {labels_file}: "
+                                                    + ('is a directory' if f.is_dir() else 'file not found'))
+        names += [l.strip() for l in f.read_text().splitlines() if l.strip()]      # blank lines separate, they are no labels
+    if not names: raise ValueError("give label names with --labels or --labels_file")
+    return names
+
+# %% ../nbs/13_predict.ipynb #ee45e8a6
+def _no_usable(e:NoUsableVideo):
+    for s in e.skipped: print(f"skipped {s['video']}: {s['reason']}")          # each video's reason, one line each
+    raise ValueError(f"no usable video among the {len(e.skipped)} given: "
+                     + skipped_text([(s['video'], s['reason']) for s in e.skipped])) from None
+
+# %% ../nbs/13_predict.ipynb #ad350cdc
 @console_script
 def rest_predict(
     run:str,                                       # a run directory, or demo (the demo run, trained once per cache)
@@ -231,93 +287,98 @@ def rest_predict(
     "Zero-shot prediction: rank your label names for each video, with the seen classes behind the winning label."
     for n, v in (('--clips', clips), ('--topk', topk)):
         if v < 1: raise ValueError(f"{n} {v}: expected an integer >= 1")
-    out, names = _out_file('--json', json), list(labels or [])
-    if labels_file:
-        f = Path(labels_file).expanduser()
-        if not f.is_file(): raise FileNotFoundError(f"--labels_file {labels_file}: "
-                                                    + ('is a directory' if f.is_dir() else 'file not found'))
-        names += [l.strip() for l in f.read_text().splitlines() if l.strip()]      # blank lines separate, they are no labels
-    if not names: raise ValueError("give label names with --labels or --labels_file")
+    out, names = _out_file('--json', json), _label_names(labels, labels_file)
     kw = {n: parse_constraint(n, v) if v is not None else 'cv' for n, v in (('K', K), ('tau', tau), ('rho', rho))}
     default_device(device)                                                         # before the run is loaded
     p = predictor(run, vectors=vectors, device=device, trust=trust_checkpoint)
     try: res = predict(p, videos, names, clips=clips, topk=topk, strict=strict, **kw)
-    except NoUsableVideo as e:
-        for s in e.skipped: print(f"skipped {s['video']}: {s['reason']}")          # each video's reason, one line each
-        raise ValueError(f"no usable video among the {len(e.skipped)} given: "
-                         + skipped_text([(s['video'], s['reason']) for s in e.skipped])) from None
+    except NoUsableVideo as e: _no_usable(e)
     print(prediction_text(res))
     if out:
         with atomic_write(out) as tmp: tmp.write_text(_json.dumps(res, indent=1))
 
-# %% ../nbs/13_predict.ipynb #bcb168de
+# %% ../nbs/13_predict.ipynb #9ebab6a6
 LABEL_POLICY = ("one label per line, blank lines separate them; spellings the word vectors read as the same words are "
                 "merged into the first; a label with words the word vectors lack is built from its known words and "
                 "marked * (strict refuses it); a label with no known word is left out")
 
+# %% ../nbs/13_predict.ipynb #0894769f
 class PredictPanel:
     ("Label names in a text box, videos from a folder, and for each video its frames, ranked labels and the winning "
      "prototype's parts.")
     def __init__(self, p:Predictor, folder:str|Path, labels:list[str], videos:int=6, topk:int=3, strict:bool=False):
         self.p, self.topk = p, topk
-        self.labels = W.Textarea(value='\n'.join(labels), description='labels',
-                                 layout=W.Layout(width='360px', height='160px'))
-        self.policy = W.HTML(layout=W.Layout(width='360px'))              # the label policy and what it did
-        self.folder = W.Text(value=str(folder), description='folder', layout=W.Layout(width='520px'))
-        self.videos = W.SelectMultiple(description='videos', rows=8, layout=W.Layout(width='520px'))
-        self.chosen = W.HTML(layout=W.Layout(width='520px'))              # the chosen videos' full paths, wrapped
-        self.button = W.Button(description='predict', button_style='primary')
-        self.strict = W.Checkbox(value=strict, description='strict: refuse labels with unknown words', indent=False)
-        self.status, self.results = W.HTML(), W.VBox()
+        self._widgets(folder, labels, strict)
         self.folder.observe(lambda _: self._list(), names='value')
         self.videos.observe(lambda _: self._show_chosen(), names='value')
         self.button.on_click(lambda _: self.predict_chosen())
         self._list(videos)
-        self.widget = W.VBox([W.HBox([W.VBox([self.labels, self.policy]),
-                                      W.VBox([self.folder, self.videos, self.chosen, self.strict, self.button])],
-                                     layout=W.Layout(align_items='flex-start')),
-                              self.status, self.results])
+        self.widget = self._layout()
         self.predict_chosen()
     def _ipython_display_(self): display(self.widget)
 
-    def _list(self, first:int=0):
-        "The folder's videos as choices: shown by their path inside the folder, the full path as the value."
-        folder = Path(self.folder.value)
-        try: files = video_files([folder])
-        except (FileNotFoundError, NotADirectoryError) as e: self.status.value = html.escape(str(e)); files = []
-        self.videos.options = [(str(f.relative_to(folder)) if f.is_relative_to(folder) and f != folder else f.name, str(f))
-                               for f in files]
-        if first: self.videos.value = tuple(str(f) for f in files[::max(1, len(files)//first)][:first])
-        self._show_chosen()
+# %% ../nbs/13_predict.ipynb #f9a0e5a0
+@patch
+def _widgets(self:PredictPanel, folder:str|Path, labels:list[str], strict:bool):
+    self.labels = W.Textarea(value='\n'.join(labels), description='labels', layout=W.Layout(width='360px', height='160px'))
+    self.policy = W.HTML(layout=W.Layout(width='360px'))              # the label policy and what it did
+    self.folder = W.Text(value=str(folder), description='folder', layout=W.Layout(width='520px'))
+    self.videos = W.SelectMultiple(description='videos', rows=8, layout=W.Layout(width='520px'))
+    self.chosen = W.HTML(layout=W.Layout(width='520px'))              # the chosen videos' full paths, wrapped
+    self.button = W.Button(description='predict', button_style='primary')
+    self.strict = W.Checkbox(value=strict, description='strict: refuse labels with unknown words', indent=False)
+    self.status, self.results = W.HTML(), W.VBox()
 
-# %% ../nbs/13_predict.ipynb #5a20d476
+# %% ../nbs/13_predict.ipynb #4036a66e
+@patch
+def _layout(self:PredictPanel)->W.VBox:
+    return W.VBox([W.HBox([W.VBox([self.labels, self.policy]),
+                           W.VBox([self.folder, self.videos, self.chosen, self.strict, self.button])],
+                          layout=W.Layout(align_items='flex-start')),
+                   self.status, self.results])
+
+# %% ../nbs/13_predict.ipynb #ff5342d1
 _WRAP = "word-break: break-all; overflow-wrap: anywhere"
 _WARN = "border-left: 4px solid #e8a33d; background: #fff6e5; padding: 2px 6px; margin: 2px 0"
 
-def _notes_html(lines:list[str])->str:
-    return ''.join(f"<br>{html.escape(l)}" for l in lines)
+def _notes_html(lines:list[str])->str: return ''.join(f"<br>{html.escape(l)}" for l in lines)
 
 def _path_html(v:str)->str:
     "A full path that wraps instead of being cut off, its file name in bold."
     d, n = str(Path(v).parent), Path(v).name
     return f"<span style='{_WRAP}'>{html.escape(d)}/<b>{html.escape(n)}</b></span>"
 
+# %% ../nbs/13_predict.ipynb #59582470
 def _chosen_html(paths:list[str], first:int=10)->str:
     if not paths: return "<i>no video chosen</i>"
     more = [f"and {len(paths) - first} more (all in the list above)"] if len(paths) > first else []
     return (f"<div style='font-size: 0.85em'>{len(paths)} chosen:<br>"
             + '<br>'.join([_path_html(v) for v in paths[:first]] + more) + "</div>")
 
+# %% ../nbs/13_predict.ipynb #7b579833
 @patch
 def _show_chosen(self:PredictPanel): self.chosen.value = _chosen_html(list(self.videos.value))
 
-# %% ../nbs/13_predict.ipynb #295be35a
+# %% ../nbs/13_predict.ipynb #c2b20f03
+@patch
+def _list(self:PredictPanel, first:int=0):
+    "The folder's videos as choices: shown by their path inside the folder, the full path as the value."
+    folder = Path(self.folder.value)
+    try: files = video_files([folder])
+    except (FileNotFoundError, NotADirectoryError) as e: self.status.value = html.escape(str(e)); files = []
+    self.videos.options = [(str(f.relative_to(folder)) if f.is_relative_to(folder) and f != folder else f.name, str(f))
+                           for f in files]
+    if first: self.videos.value = tuple(str(f) for f in files[::max(1, len(files)//first)][:first])
+    self._show_chosen()
+
+# %% ../nbs/13_predict.ipynb #4eadcef9
 def _policy_html(notes:list[str]|None)->str:
     "The label policy, and what it did to the labels given (highlighted when it did anything; None: not applied yet)."
     did = ('' if notes is None else "<br><i>every label used as typed</i>" if not notes else
            f"<ul style='{_WARN}; padding-left: 1.5em'>" + ''.join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
     return f"<div style='font-size: 0.85em'><b>Label policy</b>: {html.escape(LABEL_POLICY)}{did}</div>"
 
+# %% ../nbs/13_predict.ipynb #c9dc1cf0
 def _frames_image(png:bytes)->W.Widget:
     "A contact sheet at its own size: the image keeps its aspect ratio whatever the height of its row."
     from PIL import Image
@@ -326,6 +387,15 @@ def _frames_image(png:bytes)->W.Widget:
     return W.Image(value=png, format='png', layout=W.Layout(width=f'{w}px', height=f'{h}px', min_width=f'{w}px',
                                                           flex='0 0 auto', align_self='flex-start', object_fit='contain'))
 
+# %% ../nbs/13_predict.ipynb #4dfff5d5
+def _partial_mark(w:dict, res:dict)->str:
+    "The mark of a winning label `w` that has no word vector of its own ('' for any other)."
+    if not w['partial']: return ''
+    b = res['label_policy']['partial'][w['label']]
+    return (f"<div style='{_WARN}'>won by <b>{html.escape(w['label'])}*</b>, which has no word vector: built from "
+            f"{html.escape(_quoted(b['built_from']))} only ({html.escape(_are(b['missing']))} not in the word vectors)</div>")
+
+# %% ../nbs/13_predict.ipynb #64c99af9
 def _video_html(v:dict, res:dict)->str:
     "One video's file name and full path, its ranked labels, the winning prototype's parts, and a mark if it is partial."
     top = '<br>'.join(f"{'<b>' if i == 0 else ''}{html.escape(_scored(t_))}{'</b>' if i == 0 else ''}"
@@ -333,38 +403,40 @@ def _video_html(v:dict, res:dict)->str:
     comp = '<br>'.join(f"{html.escape(c['seen'])} ({c['relatedness']:.2f}, {100*c['share']:.0f}%)"
                        for c in v['composition'][:6])
     w = v['top'][0]
-    mark = ''
-    if w['partial']:
-        b = res['label_policy']['partial'][w['label']]
-        mark = (f"<div style='{_WARN}'>won by <b>{html.escape(w['label'])}*</b>, which has no word vector: built from "
-                f"{html.escape(_quoted(b['built_from']))} only ({html.escape(_are(b['missing']))} not in the word "
-                "vectors)</div>")
     return (f"<div style='font-size: 1.1em'><b>{html.escape(Path(v['video']).name)}</b></div>"
-            f"<div style='font-size: 0.85em; color: #555; {_WRAP}'>{html.escape(v['video'])}</div>{mark}"
+            f"<div style='font-size: 0.85em; color: #555; {_WRAP}'>{html.escape(v['video'])}</div>{_partial_mark(w, res)}"
             f"<p>{top}</p><p><i>{html.escape(w['label'] + ('*' if w['partial'] else ''))}</i> = <br>{comp}</p>")
 
-# %% ../nbs/13_predict.ipynb #b69c7788
+# %% ../nbs/13_predict.ipynb #1c10cf74
+def _video_row(v:dict, res:dict)->W.HBox:
+    return W.HBox([_frames_image(frames_png([v['video']])),
+                   W.HTML(_video_html(v, res), layout=W.Layout(flex='1 1 240px', min_width='240px'))],
+                  layout=W.Layout(align_items='flex-start'))
+
+# %% ../nbs/13_predict.ipynb #c689c5e7
+def _status_html(res:dict, seconds:float)->str:
+    return (f"{len(res['videos'])} videos, {len(res['labels'])} labels, "
+            f"{Constraints(res['K'], res['tau'], res['rho']).text(' ')}"
+            f" ({res['choice']}); {1e3*seconds:.0f} ms, features "
+            f"{'from the cache' if res['features_from_cache'] else 'extracted'}"
+            + _notes_html([f"skipped {s['video']}: {s['reason']}" for s in res['skipped']]))
+
+# %% ../nbs/13_predict.ipynb #4f74e54e
+@patch
+def _fail(self:PredictPanel, status:str): self.results.children, self.last, self.status.value = (), None, status
+
+# %% ../nbs/13_predict.ipynb #93beed31
 @patch
 def predict_chosen(self:PredictPanel):
     "Predict the chosen videos among the typed labels, and show each one, with the skipped videos and the label notes."
-    from rest_nb.explore import frames_png
     t = time.perf_counter()
     names = [l.strip() for l in self.labels.value.splitlines() if l.strip()]   # blank lines separate, they are no labels
     self.policy.value = _policy_html(None)
     try: res = predict(self.p, list(self.videos.value), names, topk=self.topk, strict=self.strict.value)
     except NoUsableVideo as e:
-        self.results.children, self.last = (), None
-        self.status.value = ("<b>no usable video</b>"
-                             + _notes_html([f"skipped {s['video']}: {s['reason']}" for s in e.skipped])); return
-    except ValueError as e: self.results.children, self.last = (), None; self.status.value = f'<b>{html.escape(str(e))}</b>'; return
+        return self._fail("<b>no usable video</b>" + _notes_html([f"skipped {s['video']}: {s['reason']}" for s in e.skipped]))
+    except ValueError as e: return self._fail(f'<b>{html.escape(str(e))}</b>')
     self.policy.value = _policy_html(res['label_notes'])
-    self.results.children = [W.HBox([_frames_image(frames_png([v['video']])),
-                                     W.HTML(_video_html(v, res), layout=W.Layout(flex='1 1 240px', min_width='240px'))],
-                                    layout=W.Layout(align_items='flex-start'))
-                             for v in res['videos']]
-    self.status.value = (f"{len(res['videos'])} videos, {len(res['labels'])} labels, "
-                         f"{Constraints(res['K'], res['tau'], res['rho']).text(' ')}"
-                         f" ({res['choice']}); {1e3*(time.perf_counter() - t):.0f} ms, features "
-                         f"{'from the cache' if res['features_from_cache'] else 'extracted'}"
-                         + _notes_html([f"skipped {s['video']}: {s['reason']}" for s in res['skipped']]))
+    self.results.children = [_video_row(v, res) for v in res['videos']]
+    self.status.value = _status_html(res, time.perf_counter() - t)
     self.last = res

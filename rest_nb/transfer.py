@@ -35,6 +35,7 @@ def as_relatedness(S)->np.ndarray:
     if S.ndim != 2: raise ValueError(f"relatedness must be a matrix (unseen x seen), got shape {S.shape}")
     return S
 
+# %% ../nbs/06_transfer.ipynb #3347e494
 def check_constraints(K=None, tau=None, rho=None):
     "Clear errors for out-of-range K, tau, rho (None: that constraint off)."
     if K is not None and not (isinstance(K, (int, np.integer)) and K >= 1):
@@ -44,6 +45,7 @@ def check_constraints(K=None, tau=None, rho=None):
     if rho is not None and not (isinstance(rho, (int, np.integer)) and rho >= 1):
         raise ValueError(f"rho={rho!r}: expected an integer >= 1 (None switches constraint III off)")
 
+# %% ../nbs/06_transfer.ipynb #b37f060b
 def _top_k_mask(V:np.ndarray, k:int)->np.ndarray:
     "True at the k largest entries of each row; ties broken by the lower column index. O(n) per row."
     n = V.shape[1]
@@ -54,6 +56,7 @@ def _top_k_mask(V:np.ndarray, k:int)->np.ndarray:
     need = k - above.sum(1, keepdims=True)
     return above | (tie & (np.cumsum(tie, axis=1) <= need))
 
+# %% ../nbs/06_transfer.ipynb #2d375d43
 def knn_mask(S:Tensor, K:int)->Tensor:
     "Constraint I: True where seen class i is among the K nearest seen labels of unseen j."
     check_constraints(K=K)
@@ -72,6 +75,7 @@ def relative_ratio(S:Tensor)->np.ndarray:
     others = np.where(np.arange(n_u)[:, None] == first[None], second[None], D[first, np.arange(n_s)][None])
     return np.divide(others, D, out=np.full(D.shape, np.inf), where=D > 0)   # D = 0: an infinite (or undefined) ratio
 
+# %% ../nbs/06_transfer.ipynb #f6426daa
 def relative_mask(S:Tensor, tau:float)->Tensor:
     "Constraint II (Eq. 5): True unless the ratio `relative_ratio(S)` is at most tau."
     check_constraints(tau=tau)
@@ -86,6 +90,7 @@ def admissible(S:Tensor, K:int|None=None, tau:float|None=0.)->Tensor:
     if tau: m &= relative_mask(S, tau).numpy()
     return torch.from_numpy(m)
 
+# %% ../nbs/06_transfer.ipynb #4bcf27be
 def solve_exact(S:Tensor, mask:Tensor, rho:int|None)->Tensor:
     ("The program's optimum, all rows at once: the top-`rho` admissible entries of each row with S > 0 (rho=None: "
      "all of them).")
@@ -93,12 +98,10 @@ def solve_exact(S:Tensor, mask:Tensor, rho:int|None)->Tensor:
     score = np.where(np.asarray(mask, dtype=bool), S, -np.inf)
     return torch.from_numpy((score > 0) if rho is None else _top_k_mask(score, int(rho)) & (score > 0))
 
-# %% ../nbs/06_transfer.ipynb #aaa17458
-def solve_pulp(S:Tensor, mask:Tensor, rho:int|None, msg:bool=False)->Tensor:
-    "The paper's integer program (Eq. 1-4), stated in PuLP as written and solved by CBC."
+# %% ../nbs/06_transfer.ipynb #82cde8c8
+def _pulp_program(S:np.ndarray, M:np.ndarray, rho:int|None):
+    "Eq. 1-4 as a PuLP problem, and its variables a[j][i]."
     import pulp
-    S = as_relatedness(S); check_constraints(rho=rho)
-    M = np.asarray(mask, dtype=bool)
     n_u, n_s = S.shape
     prob = pulp.LpProblem('semantic_relatedness_transfer', pulp.LpMaximize)
     # one 0/1 integer a[j, i] per pair; constraints (2) and (3) are its upper bound: a[j, i] <= 1[i in N_K(j)] * Lambda(j, i)
@@ -107,6 +110,14 @@ def solve_pulp(S:Tensor, mask:Tensor, rho:int|None, msg:bool=False)->Tensor:
     prob += pulp.lpSum(float(S[j, i])*a[j][i] for j in range(n_u) for i in range(n_s))          # (1)
     if rho is not None:
         for j in range(n_u): prob += pulp.lpSum(a[j]) <= int(rho), f'rho_{j}'                   # (4)
+    return prob, a
+
+# %% ../nbs/06_transfer.ipynb #aaa17458
+def solve_pulp(S:Tensor, mask:Tensor, rho:int|None, msg:bool=False)->Tensor:
+    "The paper's integer program (Eq. 1-4), stated in PuLP as written and solved by CBC."
+    import pulp
+    S = as_relatedness(S); check_constraints(rho=rho)
+    prob, a = _pulp_program(S, np.asarray(mask, dtype=bool), rho)
     status = prob.solve(pulp.PULP_CBC_CMD(msg=msg))
     if pulp.LpStatus[status] != 'Optimal': raise RuntimeError(f"CBC did not reach an optimum: {pulp.LpStatus[status]}")
     return torch.tensor([[(v.value() or 0) > 0.5 for v in row] for row in a], dtype=torch.bool)
@@ -121,6 +132,14 @@ def composite_weights(S, A)->tuple[np.ndarray, np.ndarray]:
     W[empty] = 0; W[empty, S[empty].argmax(1)] = 1
     return W, empty
 
+# %% ../nbs/06_transfer.ipynb #f55ee8bd
+def _warn_empty(empty, unseen=None):
+    "Warn, by name, about the unseen classes that fell back to their nearest seen class."
+    if not len(empty): return
+    names = [unseen[j] if unseen else str(int(j)) for j in empty]
+    warnings.warn(f"no admissible seen class for unseen class(es) {', '.join(names)}: using the nearest seen "
+                  "class instead")
+
 # %% ../nbs/06_transfer.ipynb #05ea252d
 def composite_prototypes(P:Tensor,   # seen prototypes, (n_seen, D)
                          S:Tensor,   # relatedness, (n_unseen, n_seen)
@@ -130,16 +149,11 @@ def composite_prototypes(P:Tensor,   # seen prototypes, (n_seen, D)
     ("Eq. 6: relatedness-weighted mean of the selected seen prototypes; an empty row falls back to its nearest "
      "seen class.")
     W, empty = composite_weights(S, A)
-    if len(empty):
-        names = [unseen[j] if unseen else str(int(j)) for j in empty]
-        warnings.warn(f"no admissible seen class for unseen class(es) {', '.join(names)}: using the nearest seen "
-                      "class instead")
+    _warn_empty(empty, unseen)
     W = torch.from_numpy(W).float()
     return (W @ torch.as_tensor(P, dtype=torch.float32))/W.sum(1, keepdim=True)
 
 # %% ../nbs/06_transfer.ipynb #f436408a
-def _off(v)->bool: return v is None or (isinstance(v, str) and v.strip().lower() in ('off', 'none', ''))
-
 @dataclass(frozen=True)
 class Constraints:
     "The program's constraints: I (the K nearest labels), II (Eq. 5's ratio above tau), III (at most rho); None is off."
@@ -154,10 +168,7 @@ class Constraints:
             if getattr(self, k) is not None: object.__setattr__(self, k, int(getattr(self, k)))
 
 # %% ../nbs/06_transfer.ipynb #4604d119
-@patch(cls_method=True)
-def parse(cls:Constraints, K=None, tau=None, rho=None)->Constraints:
-    "Constraints from text or numbers: an integer (K, rho) or a number (tau) each, or 'off' / None for off."
-    return cls(parse_constraint('K', K), parse_constraint('tau', tau), parse_constraint('rho', rho))
+def _off(v)->bool: return v is None or (isinstance(v, str) and v.strip().lower() in ('off', 'none', ''))
 
 def parse_constraint(name:str, value)->int|float|None:
     "One constraint as typed (`--K 5`, a slider's 'off'): an integer (K, rho) or a number (tau), or None for off."
@@ -167,10 +178,18 @@ def parse_constraint(name:str, value)->int|float|None:
     except ValueError:
         raise ValueError(f"--{name} {value}: expected {'a number' if kind is float else 'an integer'} or off") from None
 
+# %% ../nbs/06_transfer.ipynb #9dd20a1e
 def constraint_text(v)->str:
     "One constraint as shown: 'off' for a constraint switched off (None, or tau=0), else the number."
     return 'off' if v is None or v == 0 else f'{v:g}'
 
+# %% ../nbs/06_transfer.ipynb #d93560b2
+@patch(cls_method=True)
+def parse(cls:Constraints, K=None, tau=None, rho=None)->Constraints:
+    "Constraints from text or numbers: an integer (K, rho) or a number (tau) each, or 'off' / None for off."
+    return cls(parse_constraint('K', K), parse_constraint('tau', tau), parse_constraint('rho', rho))
+
+# %% ../nbs/06_transfer.ipynb #ef2b8c10
 @patch
 def text(self:Constraints, sep:str=', ')->str:
     "'K=5, tau=0.9, rho=3' ('off' where a constraint is off)."
@@ -182,11 +201,13 @@ def admissible(self:Constraints, S)->np.ndarray:
     "Constraints I and II on relatedness S: which (unseen, seen) pairs the program may select."
     return admissible(S, self.K, self.tau or 0.).numpy()
 
+# %% ../nbs/06_transfer.ipynb #fbca84f2
 @patch
 def solve(self:Constraints, S)->np.ndarray:
     "The adjacency A (bool, unseen x seen) the program chooses for relatedness S (exact solver)."
     return solve_exact(S, self.admissible(S), self.rho).numpy()
 
+# %% ../nbs/06_transfer.ipynb #75f948b6
 @patch
 def weights(self:Constraints, S, A=None)->tuple[np.ndarray, np.ndarray]:
     ("Eq. 6 weights for S (from `A` when the caller has solved already) with the nearest-seen-class fallback, and the "
