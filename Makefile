@@ -43,7 +43,7 @@ nbtest: install
 	REST_NB_QUICK=1 OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing $(if $(FLAGS),--flags "$(FLAGS)",)
 
 pytest: install
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests -q --durations=15
 
 # Debian's chromium, for the browser test (tests/test_browser.py drives it with Playwright); installing it needs root
 browser:
