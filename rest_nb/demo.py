@@ -11,7 +11,7 @@ import rest_nb
 from .core import preset, apply_overrides, cache_dir, atomic_write, console_script, default_device
 from .synth import SynthConfig, make_benchmark
 from .runs import load_run_data, CHECKPOINT_FORMAT
-from .train import train, run_history, plot_runs
+from .train import train
 from .evaluate import evaluate_run, results_text
 
 # %% auto #0

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_transfer.ipynb #66b7da5a
 from __future__ import annotations
-import time, warnings
+import warnings
 from dataclasses import dataclass
 from fastcore.basics import patch
 import numpy as np
