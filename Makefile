@@ -42,8 +42,10 @@ nbtest: install
 	$(BIN)/python -c "from rest_nb.demo import demo_run; print('demo run (tests):', demo_run(quick=True))"
 	REST_NB_QUICK=1 OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing $(if $(FLAGS),--flags "$(FLAGS)",)
 
+# two test files at a time (pytest-xdist: a file's tests in one worker, as they share its fixtures; the files in the
+# order tests/conftest.py gives, the longest first), one torch thread each
 pytest: install
-	$(BIN)/python -m pytest tests -q --durations=15
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests -q -n 2 --dist loadfile --no-loadscope-reorder --durations=15
 
 # Debian's chromium, for the browser test (tests/test_browser.py drives it with Playwright); installing it needs root
 browser:

@@ -728,6 +728,34 @@ def model_speed(self:Trainer, steps:int=20, warm:int=3)->float:
         self._step(b)                                                  # ends with loss.item(): the step has finished
     return round(steps*len(b['label'])*self.world/(time.perf_counter() - t0), 1)
 
+# %% ../nbs/05_train.ipynb #d4c83fc2
+@patch
+def profile_epoch(self:Trainer, steps:int|None=None)->dict:
+    ("Seconds in each phase of one joint epoch (its first `steps` steps if given), validation and the epoch's two "
+     "checkpoints; with 'steps' and 'clips'. It trains: use a Trainer you will not fit.")
+    self._setup_stage('joint'); self.net.train(); self.sampler.set_epoch(0)
+    sync = torch.cuda.synchronize if self.device.type == 'cuda' else (lambda: None)
+    T = dict.fromkeys(['data', 'forward + loss', 'backward', 'optimizer + schedule', 'bookkeeping'], 0.)
+    def timed(phase, f):
+        t = time.perf_counter(); r = f(); sync(); T[phase] += time.perf_counter() - t; return r
+    it, n, clips, t_all = iter(self.train_dl), 0, 0, time.perf_counter()
+    for _ in range(steps or self.steps_per_epoch):
+        b = timed('data', lambda: next(it))
+        x, y, w, tg = (b[k].to(self.device) for k in ('clip', 'label', 'words', 'targets'))
+        def forward():
+            with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
+                out = self.net(x, w); return out, rest_loss(out, y, tg, self.cfg.train.mlm_weight)[0]
+        out, loss = timed('forward + loss', forward)
+        timed('backward', lambda: (self.opt.zero_grad(set_to_none=True), self.scaler.scale(loss).backward()))
+        timed('optimizer + schedule', lambda: (self.scaler.step(self.opt), self.scaler.update(), self.sched.step()))
+        timed('bookkeeping', lambda: (loss.item(), (out['logits'].argmax(1) == y).float().mean().item(), _rng_state()))
+        n += 1; clips += len(y)
+    T['steps total'] = time.perf_counter() - t_all
+    T.update(validation=0., checkpoints=0.)
+    timed('validation', self.validate)
+    timed('checkpoints', lambda: (self.checkpoint(), self.checkpoint(self.best_path)))
+    return {**T, 'steps': n, 'clips': clips}
+
 # %% ../nbs/05_train.ipynb #1da09557
 def _settings_after_targets(overrides:list|None, targets:list|None)->tuple[list, list]:
     "(overrides, targets), with any `section.field=value` that argparse put among the targets moved to the overrides."

@@ -11,3 +11,11 @@ def env():
     e = dict(os.environ)
     e['PATH'] = f"{BIN}{os.pathsep}{e.get('PATH', '')}"
     return e
+
+# The two longest files first (JupyterLab's Run All, and training `tiny` as shipped): `make pytest` runs two files at a time
+# (pytest-xdist, --dist loadfile, in collection order), and a long file started last would run alone at the end.
+FIRST = ('test_browser.py', 'test_train.py')
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = lambda item: FIRST.index(item.path.name) if item.path.name in FIRST else len(FIRST)
+    items.sort(key=rank)                                           # stable: each file keeps its tests' order

@@ -5,7 +5,8 @@ confusion cell clicked, and a screenshot of every live panel.
 Needs Debian's `chromium` (`make browser` installs it) and the `playwright` package (a dev requirement; no browser download:
 it drives /usr/bin/chromium). JupyterLab runs on 127.0.0.1 on a free port with a token, on a copy of the notebooks, with
 REST_NB_QUICK=1 so that the notebooks share the short demo run of the tests; the server is stopped (its whole process group)
-whatever happens. Screenshots go to test-artifacts/.
+whatever happens. Two notebooks run at a time, their kernels on one torch thread each (the two cores). Screenshots go to
+test-artifacts/.
 """
 import json, re, shutil, subprocess, sys, time
 from pathlib import Path
@@ -14,7 +15,7 @@ from conftest import BIN, ROOT
 from rest_nb.core import cache_dir
 sys.path.insert(0, str(ROOT/'tools'))
 import lab_driver
-from lab_driver import CHROMIUM, run_all                     # JupyterLab and Chromium start-up, shared with tools/browser_latency.py
+from lab_driver import CHROMIUM, run_all_pages               # JupyterLab and Chromium start-up, shared with tools/browser_latency.py
 
 ARTIFACTS = ROOT/'test-artifacts'
 VIEWPORT = {'width': 1400, 'height': 900}
@@ -29,7 +30,7 @@ def lab(tmp_path_factory):
     proj = tmp/'project'                                      # a copy of the project: the notebooks' own nbdev_export cell writes there
     for d in ('nbs', 'rest_nb'): shutil.copytree(ROOT/d, proj/d, ignore=shutil.ignore_patterns('.ipynb_checkpoints', '__pycache__'))
     shutil.copy(ROOT/'settings.ini', proj)
-    with lab_driver.lab_server(proj/'nbs', tmp, env={'REST_NB_QUICK': '1'}, bin_dir=BIN) as lab: yield lab
+    with lab_driver.lab_server(proj/'nbs', tmp, env={'REST_NB_QUICK': '1', 'OMP_NUM_THREADS': '1'}, bin_dir=BIN) as lab: yield lab
 
 @pytest.fixture(scope='module')
 def browser():
@@ -55,11 +56,13 @@ def outputs(nb):
 class Ran(dict):
     "Notebook name -> {page, st, nb}: Run All of a notebook in its own page the first time it is asked for, kept open."
     def __init__(self, lab, browser): super().__init__(); self.lab, self.browser = lab, browser
+    def run(self, names:list):
+        "Run All of the notebooks of `names` not run yet, two at a time (one per core)."
+        todo = [n for n in names if n not in self]
+        for name, (page, st) in run_all_pages(lambda n: open_notebook(self.browser, self.lab, n), todo, at_once=2).items():
+            self[name] = {'page': page, 'st': st, 'nb': save(page, self.lab['root']/name)}
     def __missing__(self, name):
-        page = open_notebook(self.browser, self.lab, name)
-        st = run_all(page)
-        self[name] = {'page': page, 'st': st, 'nb': save(page, self.lab['root']/name)}
-        return self[name]
+        self.run([name]); return self[name]
 
 @pytest.fixture(scope='module')
 def ran(lab, browser):
@@ -72,6 +75,7 @@ def ran(lab, browser):
 def test_notebooks_run_all(ran):
     "Every cell runs, no error output, no broken widget; 05 draws HTML progress bars and its graph; no unusable cache entry."
     t0 = time.time()
+    ran.run(NOTEBOOKS)
     for name in NOTEBOOKS:
         r = ran[name]
         page, st, nb = r['page'], r['st'], r['nb']
@@ -153,6 +157,7 @@ def test_clicking_a_confusion_cell_moves_the_class_picker(ran):
     page, panel = demo_panel(ran, '12_explore_confusion.ipynb')
     plot = panel.locator('.js-plotly-plot').first
     to_top(plot)
+    page.wait_for_function("g => !!(g.data && g.data[0] && g.data[0].y)", arg=plot.element_handle(), timeout=30_000)  # drawn
     names = plot.evaluate("g => g.data[0].y")                              # the classes in the matrix's order, top to bottom
     box = plot.locator('.nsewdrag').first.bounding_box()
     n, r, c = len(names), 2, 1

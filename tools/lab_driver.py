@@ -2,7 +2,8 @@
 
 `lab_server(root, tmp)` serves `root` on 127.0.0.1 (a free port, a token, its own settings/workspaces/runtime folders,
 --allow-root when root) and stops the server's whole process group whatever happens; `open_notebook` opens a notebook
-in a page and waits for its kernel (idle and connected); `run_all` runs every cell from the Run menu, as a user does.
+in a page and waits for its kernel (idle and connected); `run_all` runs every cell from the Run menu, as a user does
+(`run_all_pages`: several notebooks at once, each in its own page).
 Chromium is Debian's (/usr/bin/chromium) driven by Playwright (no browser download). Selectors are JupyterLab 4.6's.
 """
 import contextlib, json, os, secrets, shutil, signal, socket, subprocess, sys, time, urllib.request
@@ -88,22 +89,37 @@ def open_notebook(b, lab:dict, name:str, viewport:dict|None=None, shots:Path|Non
         raise TimeoutError(f'the kernel of {name} did not start: {k}')
     return page
 
-def run_all(page, timeout=900):
-    "Run > Run All Cells, as a user does (again if nothing got queued), then wait until every cell ran and the kernel is idle."
+def start_run_all(page):
+    "Run > Run All Cells, as a user does (again if nothing got queued)."
     for _ in range(3):
         page.locator('.lm-MenuBar-itemLabel', has_text='Run').first.click()
         page.locator('li.lm-Menu-item[data-command="runmenu:run-all"]').click()
         for _ in range(40):
             st = page.evaluate(STATE)
-            if st and (st['running'] or st['done']): break
+            if st and (st['running'] or st['done']): return
             time.sleep(0.5)
-        else: continue
-        break
-    t0, calm, bars = time.time(), 0, False
-    while time.time() - t0 < timeout:
-        st = page.evaluate(STATE)
-        bars = bars or page.evaluate("() => !!document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output progress')")
-        calm = calm + 1 if st and st['status'] == 'idle' and st['running'] == 0 else 0
-        if calm >= 3: return {**st, 'progress_bars_seen': bars}
+    raise RuntimeError('Run All queued no cell (three tries)')
+
+BARS = "() => !!document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output progress')"
+
+def run_all_pages(open_page, names:list, at_once:int=2, timeout=900)->dict:
+    ("Run All of each notebook in `names`, `at_once` of them at a time, each in its own page (`open_page(name)`); "
+     "returns {name: (page, state)} once each ran every cell and its kernel is idle. The state says whether HTML "
+     "progress bars were drawn while it ran.")
+    todo, active, done = list(names), {}, {}
+    while todo or active:
+        while todo and len(active) < at_once:
+            name = todo.pop(0); page = open_page(name); start_run_all(page)
+            active[name] = {'page': page, 't0': time.time(), 'calm': 0, 'bars': False}
+        for name, a in list(active.items()):
+            st = a['page'].evaluate(STATE)
+            a['bars'] = a['bars'] or a['page'].evaluate(BARS)
+            a['calm'] = a['calm'] + 1 if st and st['status'] == 'idle' and st['running'] == 0 else 0
+            if a['calm'] >= 3: done[name] = (a['page'], {**st, 'progress_bars_seen': a['bars']}); del active[name]
+            elif time.time() - a['t0'] > timeout: raise TimeoutError(f'Run All of {name} did not finish in {timeout} s: {st}')
         time.sleep(1)
-    raise TimeoutError(f'Run All did not finish in {timeout} s: {st}')
+    return done
+
+def run_all(page, timeout=900):
+    "Run All of the notebook open in `page`, then wait until every cell ran and the kernel is idle."
+    return run_all_pages(lambda _: page, [None], timeout=timeout)[None][1]
