@@ -1,6 +1,5 @@
 "`make check` (tools/check_nbdev.sh) passes on the repo as committed and fails, naming the file, when an invariant is broken."
 import json, shutil, subprocess
-from pathlib import Path
 import pytest
 from conftest import ROOT
 

@@ -1,5 +1,4 @@
 "Data shipped with the package, and the synthetic vocabulary's presence in the default word vectors."
-from pathlib import Path
 import pandas as pd
 from importlib import resources
 from conftest import ROOT

@@ -43,7 +43,7 @@ def trained(layouts, tmp_path_factory):
     return out, cache, r
 
 def test_missing_files_and_empty_class_are_named_before_training(layouts, trained):
-    kin, (out, cache, r) = layouts['kinetics'], trained
+    kin, (out, _, r) = layouts['kinetics'], trained
     gone, rows = kin['missing'], sum(kin['rows'].values())
     assert 0 < len(gone) < rows and kin['empty_class'] and kin['underscored']
     # before the first epoch: how many annotated clips have no file, where the list is, and the class dropped, by name

@@ -1,6 +1,5 @@
 "Label semantics as a user meets them: the default vectors from a fresh cache, offline, and rest_overlap."
-import json, os, subprocess, sys
-from pathlib import Path
+import json, subprocess, sys
 from conftest import BIN
 
 def run(args, env):
