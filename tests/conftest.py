@@ -1,4 +1,4 @@
-import os, sys
+import os, subprocess, sys
 from pathlib import Path
 import pytest
 
@@ -11,6 +11,16 @@ def env():
     e = dict(os.environ)
     e['PATH'] = f"{BIN}{os.pathsep}{e.get('PATH', '')}"
     return e
+
+def rest_train(args, env, **kw)->subprocess.Popen:
+    "`rest_train --no_progress ARGS` started in the background, its output captured."
+    return subprocess.Popen([str(BIN/'rest_train'), '--no_progress', *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, **kw)
+
+def finish(p:subprocess.Popen, timeout=600)->tuple:
+    "(exit status, stdout, stderr) of `p` once it ends."
+    out, err = p.communicate(timeout=timeout)
+    return p.returncode, out, err
 
 # The two longest files first (JupyterLab's Run All, and training `tiny` as shipped), one per worker: `make pytest` runs two
 # files at a time (pytest-xdist, --dist loadfile, in collection order) and hands each worker two files at the start, so

@@ -1,7 +1,6 @@
 "`tiny` as shipped learns: its own file, so that `make pytest` starts it first beside the browser test (tests/conftest.py)."
 import json, subprocess
-from conftest import BIN
-from test_train import rest_train, finish
+from conftest import BIN, rest_train, finish
 
 def test_the_shipped_recipe_learns(tmp_path, env):
     "`tiny` exactly as shipped, on a small benchmark (6 verbs x 4 nouns, 30 training videos per class): far above chance."

@@ -1,8 +1,9 @@
-"Training as a cluster user meets it: a run killed mid-epoch and resumed, Ctrl-C, and torchrun with 2 CPU processes (the shipped recipe learning: test_recipe.py)."
+"""Training as a cluster user meets it: a run killed mid-epoch and resumed, Ctrl-C, and torchrun with 2 CPU processes
+(the shipped recipe learning: test_recipe.py)."""
 import json, os, signal, subprocess, time
 from pathlib import Path
 import pytest, torch
-from conftest import BIN
+from conftest import BIN, rest_train, finish
 from rest_nb.core import Config
 from rest_nb.model import build_model
 
@@ -15,14 +16,6 @@ def bench(tmp_path_factory):
     r = subprocess.run([str(BIN/'rest_synth'), str(d), '--preset', 'mini', '--workers', '2'], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     return d
-
-def rest_train(args, env, **kw):
-    return subprocess.Popen([str(BIN/'rest_train'), '--no_progress', *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env, **kw)
-
-def finish(p, timeout=600):
-    out, err = p.communicate(timeout=timeout)
-    return p.returncode, out, err
 
 def weights(run):
     ck = torch.load(Path(run)/'last.pt', map_location='cpu', weights_only=False)
