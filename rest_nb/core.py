@@ -45,7 +45,8 @@ RULES = {
     'model': dict(backbone=_one_of(*BACKBONES), pretrained=_BOOL, dim=_int(1), layers=_int(1), heads=_int(1),
                   mlp=_int(1), dropout=_num(0, 1), pos_std=_num(0), max_words=_int(1),
                   arch=_one_of('transformer', 'rnn', 'lstm'), attention=_one_of('single', 'cross'),
-                  tasks=_one_of('cls+mlm', 'cls', 'mlm'), feat_dim=_int(0), norm=_one_of('batch', 'group')),
+                  tasks=_one_of('cls+mlm', 'cls', 'mlm'), feat_dim=_int(0), norm=_one_of('batch', 'group'),
+                  stem_stride=('int', lambda v: v in (1, 2), '1 or 2')),
     'train': dict(warmup_epochs=_int(0), joint_epochs=_int(0), batch_size=_int(1), warmup_opt=_one_of('sgd', 'adamw'),
                   warmup_lr=_num(0, lo_open=True), warmup_wd=_num(0), lr=_num(0, lo_open=True), wd=_num(0),
                   ramp=_num(0, 1), mlm_weight=_num(0), mask_prob=_num(0, 1, lo_open=True, hi_open=False),
@@ -109,21 +110,24 @@ class ModelConfig:
     tasks:str='cls+mlm'       # cls+mlm (ResT), cls or mlm only (Table 3b)
     feat_dim:int=0            # feature size of backbone='precomputed' inputs (features loaded from disk)
     norm:str='batch'          # tiny_cnn normalisation: batch, or group (exact multi-process equivalence on the CPU)
+    stem_stride:int=2         # stride of tiny_cnn's first conv: 2 (a quarter of the FLOPs; chosen by 05_train's recipe
+                              # study), or 1 (full-resolution first stage, the runs of rest_nb 0.2 and earlier)
 
     def __post_init__(self): validate(self, 'model')
 
 # %% ../nbs/00_core.ipynb #4f9a6580
 @dataclass
 class TrainConfig:
-    "The two-stage recipe of Sec. 4.1: warm-up of F alone, then joint training with AdamW. Defaults: the `tiny` recipe."
+    ("The two-stage recipe of Sec. 4.1: warm-up of F alone, then joint training with AdamW. Defaults: the `tiny` recipe "
+     "(no warm-up stage).")
     # tiny's values below were chosen by the recipe study in 05_train (learning curves against wall-clock time)
-    warmup_epochs:int=3       # paper: 150
-    joint_epochs:int=45       # paper: 50
+    warmup_epochs:int=0       # paper: 150; tiny: none, the joint stage trains F from the first step (05_train's study)
+    joint_epochs:int=30       # paper: 50
     batch_size:int=32         # clips per process (paper: 16 per GPU)
     warmup_opt:str='adamw'    # warm-up optimiser: sgd (paper) or adamw (tiny: SGD slowed the joint stage down)
     warmup_lr:float=1e-3      # paper: 0.01 (SGD)
     warmup_wd:float=0.05      # paper: 1e-4 (SGD)
-    lr:float=1e-3             # paper: 1.5e-4; tiny: 1e-3 with the ramp below
+    lr:float=7e-4             # paper: 1.5e-4; tiny: 7e-4 with the ramp below
     wd:float=0.05
     ramp:float=0.05           # share of each stage's steps with a linear rise of the learning rate from 0 (paper: 0)
     mlm_weight:float=0.5      # L = L_cls + 0.5 L_mlm
@@ -178,10 +182,19 @@ def _from_fields(cls, d:dict, where:str):
     d = {k: tuple(v) if isinstance(v, list) else v for k,v in d.items()}
     return cls(**d)
 
+# %% ../nbs/00_core.ipynb #5e1c0a11
+def _upgrade(d:dict)->dict:
+    ("`d` with `model.stem_stride=1` where its model section holds every setting but that one: a config written by "
+     "rest_nb 0.2 or earlier, whose tiny_cnn ran its first conv at stride 1.")
+    m = d.get('model', {})
+    old = set(m) == {f.name for f in dataclasses.fields(ModelConfig)} - {'stem_stride'}
+    return {**d, 'model': {**m, 'stem_stride': 1}} if old else d
+
 # %% ../nbs/00_core.ipynb #1c57b1cb
 @patch(cls_method=True)
 def from_dict(cls:Config, d:dict)->Config:
     "Rebuild a config from `to_dict` output (e.g. a run directory's config.json)."
+    d = _upgrade(d)
     parts = {'clip':ClipConfig, 'model':ModelConfig, 'train':TrainConfig}
     unknown = set(d) - set(parts) - {'name'}
     if unknown: raise ValueError(f"unknown config sections {sorted(unknown)}; expected name, {', '.join(parts)}")

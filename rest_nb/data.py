@@ -501,7 +501,9 @@ def _why_unopenable(p:Path, err:Exception)->str:
 class ClipSampler:
     ("Decode clips with decord (or read them from a `FrameCache`) and turn them into normalised tensors, following a "
      "`ClipConfig`.")
-    def __init__(self, cfg:ClipConfig): self.cfg = cfg
+    def __init__(self, cfg:ClipConfig):
+        self.cfg = cfg
+        self.mean, self.std = (torch.tensor(v, dtype=torch.float32).view(1, 3, 1, 1) for v in (cfg.mean, cfg.std))
 
 # %% ../nbs/02_data.ipynb #7c680f3b
 @patch(as_prop=True)
@@ -536,11 +538,10 @@ def _pixels(self:ClipSampler, frames:np.ndarray, rng:np.random.Generator|None=No
     c = self.cfg
     x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
     # frames already at the short side (a frame cache's): crop the uint8 frames, then convert fewer pixels
-    if min(x.shape[-2:]) == c.short_side: x = _to_float(crop(x, c.size, rng))
-    else: x = crop(resize_short(_to_float(x), c.short_side), c.size, rng)
+    if min(x.shape[-2:]) == c.short_side: x = _to_float(crop(x, c.size, rng).contiguous())
+    else: x = crop(resize_short(_to_float(x), c.short_side), c.size, rng).contiguous()
     if rng is not None and c.flip and rng.random() < 0.5: x = x.flip(-1)
-    mean, std = torch.tensor(c.mean).view(1, 3, 1, 1), torch.tensor(c.std).view(1, 3, 1, 1)
-    return (x - mean)/std
+    return (x - self.mean).div_(self.std)
 
 # %% ../nbs/02_data.ipynb #5e82a8f1
 @patch
@@ -550,7 +551,8 @@ def __call__(self:ClipSampler, path:str|Path, rng:np.random.Generator|None=None,
     vr = open_video(path, self.cfg.min_frames) if video is None else video
     idx = self.indices(vr, rng)
     uniq, inv = np.unique(idx, return_inverse=True)            # decode each frame once
-    x = self._pixels(read_frames(vr, uniq, path), rng)[torch.from_numpy(inv.reshape(idx.shape))]
+    x = self._pixels(read_frames(vr, uniq, path), rng)
+    x = x.index_select(0, torch.from_numpy(inv.reshape(-1))).view(*idx.shape, *x.shape[1:])
     return x[0] if rng is not None else x
 
 # %% ../nbs/02_data.ipynb #5439dabc

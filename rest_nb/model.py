@@ -22,22 +22,22 @@ __all__ = ['SPECIALS', 'TinyCNN', 'FrameEncoder', 'ClipEncoder3D', 'PrecomputedE
            'count_flops', 'rest_flops', 'FeatureDataset']
 
 # %% ../nbs/04_model.ipynb #a7d18969
-def _conv_stages(width:int, out_dim:int, norm:str)->list[nn.Module]:
-    "Four conv-norm-ReLU stages, 3 -> width -> 2 width -> 4 width -> out_dim channels."
+def _conv_stages(width:int, out_dim:int, norm:str, stem_stride:int=2)->list[nn.Module]:
+    "Four conv-norm-ReLU stages, 3 -> width -> 2 width -> 4 width -> out_dim channels; the first of stride `stem_stride`."
     if norm not in ('batch', 'group'): raise ValueError(f"norm={norm!r}: expected 'batch' or 'group'")
     chans = [3, width, 2*width, 4*width, out_dim]
     layers = []
     for i, (a, b) in enumerate(zip(chans[:-1], chans[1:])):
         nrm = nn.BatchNorm2d(b) if norm == 'batch' else nn.GroupNorm(8, b)
-        layers += [nn.Conv2d(a, b, 3, stride=1 if i == 0 else 2, padding=1, bias=False), nrm, nn.ReLU(inplace=True)]
+        layers += [nn.Conv2d(a, b, 3, stride=stem_stride if i == 0 else 2, padding=1, bias=False), nrm, nn.ReLU(inplace=True)]
     return layers
 
 # %% ../nbs/04_model.ipynb #59f4346a
 class TinyCNN(nn.Module):
     "A small CNN for 32x32 frames on the CPU (the `tiny` preset): four conv-norm-ReLU stages, global max pool."
-    def __init__(self, width:int=32, out_dim:int=128, norm:str='batch'):
+    def __init__(self, width:int=32, out_dim:int=128, norm:str='batch', stem_stride:int=2):
         super().__init__()
-        layers = _conv_stages(width, out_dim, norm)
+        layers = _conv_stages(width, out_dim, norm, stem_stride)
         # max rather than average pooling: the actor covers a tenth of the frame, an average dilutes it in background
         self.net, self.out_dim = nn.Sequential(*layers, nn.AdaptiveMaxPool2d(1), nn.Flatten()), out_dim
     def forward(self, x): return self.net(x)
@@ -103,7 +103,7 @@ def frame_encoder(cfg:ModelConfig)->nn.Module:
     ("The frame encoder F named by `cfg.backbone` (random weights unless `cfg.pretrained`); `.out_dim` is its "
      "feature size.")
     b = cfg.backbone
-    if b == 'tiny_cnn': return FrameEncoder(TinyCNN(norm=cfg.norm), 128)
+    if b == 'tiny_cnn': return FrameEncoder(TinyCNN(norm=cfg.norm, stem_stride=cfg.stem_stride), 128)
     if b == 'r2plus1d_18': return ClipEncoder3D(cfg.pretrained)
     if b == 'precomputed':
         if cfg.feat_dim <= 0:
