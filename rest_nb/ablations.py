@@ -42,7 +42,7 @@ CLIPS = (1, 5)
 FIXED = Constraints(5, 0.9, 3)
 
 # %% ../nbs/15_ablations.ipynb #9c1dbdae
-ABLATION_RECIPE = ['train.warmup_epochs=1', 'train.joint_epochs=23']
+ABLATION_RECIPE = ['model.stem_stride=1', 'train.lr=0.001', 'train.warmup_epochs=1', 'train.joint_epochs=23']   # 0.2's tiny, half length
 
 # %% ../nbs/15_ablations.ipynb #d5f345ea
 def ablation_run(variant:str, seed:int=0, draw:int=0, cache=None)->Path:
