@@ -14,8 +14,8 @@ from fastcore.basics import patch
 from fastcore.script import anno_parser
 
 # %% auto #0
-__all__ = ['BACKBONES', 'RULES', 'PRESETS', 'validate', 'ClipConfig', 'ModelConfig', 'TrainConfig', 'Config', 'preset',
-           'apply_overrides', 'seed_everything', 'available_devices', 'default_device', 'cpu_has_bf16',
+__all__ = ['BACKBONES', 'RULES', 'PRESETS', 'TINY_0_2', 'validate', 'ClipConfig', 'ModelConfig', 'TrainConfig', 'Config',
+           'preset', 'apply_overrides', 'seed_everything', 'available_devices', 'default_device', 'cpu_has_bf16',
            'autocast_dtype', 'needs_gpu', 'run_slow', 'cache_dir', 'atomic_write', 'error_line', 'console_script',
            'run_console_script']
 
@@ -248,6 +248,9 @@ def apply_overrides(cfg:Config, overrides:list[str]|None)->Config:
         sec, fld, v = _parse_override(o, d)
         d[sec][fld] = v
     return Config.from_dict(d)
+
+# %% ../nbs/00_core.ipynb #c41e7a02
+TINY_0_2 = ['model.stem_stride=1', 'train.warmup_epochs=3', 'train.joint_epochs=45', 'train.lr=0.001']
 
 # %% ../nbs/00_core.ipynb #8bc185b1
 def seed_everything(seed:int=0, deterministic:bool=False):
