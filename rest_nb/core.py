@@ -122,7 +122,7 @@ class TrainConfig:
      "(no warm-up stage).")
     # tiny's values below were chosen by the recipe study in 05_train (learning curves against wall-clock time)
     warmup_epochs:int=0       # paper: 150; tiny: none, the joint stage trains F from the first step (05_train's study)
-    joint_epochs:int=30       # paper: 50
+    joint_epochs:int=33       # paper: 50
     batch_size:int=32         # clips per process (paper: 16 per GPU)
     warmup_opt:str='adamw'    # warm-up optimiser: sgd (paper) or adamw (tiny: SGD slowed the joint stage down)
     warmup_lr:float=1e-3      # paper: 0.01 (SGD)

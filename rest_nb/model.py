@@ -354,12 +354,14 @@ def build_model(cfg:Config, n_classes:int, vocab_size:int)->nn.Module:
     raise ValueError(f"arch={m.arch!r}: expected transformer, rnn or lstm")
 
 # %% ../nbs/04_model.ipynb #98501c91
-def mask_words(words:torch.Tensor, p:float=0.15, generator:torch.Generator|None=None)->tuple[torch.Tensor, torch.Tensor]:
+def mask_words(words:torch.Tensor, p:float=0.15, generator:torch.Generator|None=None,
+               draws:torch.Tensor|None=None,   # uniform draws in [0, 1), one per word, instead of drawing from `generator`
+              )->tuple[torch.Tensor, torch.Tensor]:
     ("Mask each real word with probability `p`, at least one per label: (masked ids, MLM targets with -100 where "
      "unmasked).")
     real = words != Tokenizer.pad
-    r = torch.rand(words.shape, generator=generator,
-                   device=words.device if generator is None else 'cpu').to(words.device)
+    r = draws.to(words.device) if draws is not None else torch.rand(
+        words.shape, generator=generator, device=words.device if generator is None else 'cpu').to(words.device)
     chosen = (r < p) & real
     first = torch.where(real, r, torch.full_like(r, 2.)).argmin(1)          # the real word with the smallest draw
     none = ~chosen.any(1) & real.any(1)

@@ -42,14 +42,25 @@ class LabelledClips(Dataset):
 
 # %% ../nbs/05_train.ipynb #e4eb7aa8
 @patch
+def __getitems__(self:LabelledClips, keys:list)->list[dict]:
+    "The samples of `keys` (indices at the `set_epoch` epoch or `(epoch, index)` pairs), their labels masked in one call."
+    keys = [k if isinstance(k, tuple) else (self.videos.epoch, k) for k in keys]
+    out = [self.videos[k] for k in keys]
+    ok = [j for j, s in enumerate(out) if 'error' not in s]
+    ids = [self.word_ids[out[j]['label']] for j in ok]
+    n = max(map(len, ids), default=1)
+    words, draws = np.full((len(ok), n), Tokenizer.pad), np.ones((len(ok), n), np.float32)
+    for r, (j, w) in enumerate(zip(ok, ids)):
+        words[r, :len(w)] = w
+        draws[r, :len(w)] = np.random.SeedSequence([self.seed, *keys[j], 11]).generate_state(len(w))/2**32
+    w, t = mask_words(torch.from_numpy(words), self.p, draws=torch.from_numpy(draws))
+    for r, (j, wi) in enumerate(zip(ok, ids)): out[j] = {**out[j], 'words': w[r, :len(wi)], 'targets': t[r, :len(wi)]}
+    return out
+
+@patch
 def __getitem__(self:LabelledClips, key:int|tuple):
     "Sample `key`: an index (at the `set_epoch` epoch) or an `(epoch, index)` pair."
-    epoch, i = key if isinstance(key, tuple) else (self.videos.epoch, key)
-    s = self.videos[(epoch, i)]
-    if 'error' in s: return s
-    g = torch.Generator().manual_seed(int(np.random.SeedSequence([self.seed, epoch, i, 11]).generate_state(1)[0]))
-    w, t = mask_words(torch.tensor([self.word_ids[s['label']]]), self.p, g)
-    return {**s, 'words': w[0], 'targets': t[0]}
+    return self.__getitems__([key])[0]
 
 # %% ../nbs/05_train.ipynb #7202c41a
 def collate_labelled(samples:list[dict])->dict:
@@ -357,10 +368,12 @@ def _report_data(self:Trainer):
 def _stage_optimizer(self:Trainer, stage:str, net:nn.Module)->torch.optim.Optimizer:
     "The optimizer of `stage` for `net`: `train.warmup_opt` for the warm-up, AdamW for joint training."
     t, scale = self.cfg.train, (self.world if self.cfg.train.scale_lr else 1)
-    if stage != 'warmup': return torch.optim.AdamW(net.parameters(), lr=t.lr*scale, weight_decay=t.wd)
+    # fused: one kernel for all parameters instead of a few per tensor (tiny's optimiser step: ~3 ms -> ~0.7 ms on 2 cores)
+    adamw = lambda lr, wd: torch.optim.AdamW(net.parameters(), lr=lr*scale, weight_decay=wd, fused=True)
+    if stage != 'warmup': return adamw(t.lr, t.wd)
     if t.warmup_opt == 'sgd':
         return torch.optim.SGD(net.parameters(), lr=t.warmup_lr*scale, momentum=t.momentum, weight_decay=t.warmup_wd)
-    if t.warmup_opt == 'adamw': return torch.optim.AdamW(net.parameters(), lr=t.warmup_lr*scale, weight_decay=t.warmup_wd)
+    if t.warmup_opt == 'adamw': return adamw(t.warmup_lr, t.warmup_wd)
     raise ValueError(f"train.warmup_opt={t.warmup_opt!r}: expected sgd or adamw")
 
 # %% ../nbs/05_train.ipynb #24854d94
