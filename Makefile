@@ -16,8 +16,8 @@ FLAGS ?=
 $(STAMP): settings.ini setup.py
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel $(QUIET)
-	$(BIN)/python -m pip install -q $(TORCH_PINS) $(QUIET)
-	$(BIN)/python -m pip install -q -e ".[dev,sent]" $(TORCH_PINS) $(QUIET)
+	$(BIN)/python -m pip install -q --no-compile $(TORCH_PINS) $(QUIET)
+	$(BIN)/python -m pip install -q --no-compile -e ".[dev,sent]" $(TORCH_PINS) $(QUIET)
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -40,7 +40,12 @@ check: install
 # oversubscribe them and run several times slower).
 nbtest: install
 	$(BIN)/python -c "from rest_nb.demo import demo_run; print('demo run (tests):', demo_run(quick=True))"
-	REST_NB_QUICK=1 OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing $(if $(FLAGS),--flags "$(FLAGS)",)
+	REST_NB_QUICK=1 OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing $(if $(FLAGS),--flags "$(FLAGS)",) $(NBTEST_SKIP)
+
+# `make test` does not run twice the notebooks that the browser test runs with JupyterLab's Run All (NOTEBOOKS in
+# tests/test_browser.py, which checks that this list is the same): nbdev_test leaves them out when chromium is there
+BROWSER_NBS := ^(05_train|09_explore_transfer|10_explore_relatedness|11_explore_prototypes|12_explore_confusion|13_predict)[.]ipynb$$
+test: NBTEST_SKIP = $(if $(shell command -v chromium),--skip_file_re '^[_.]|$(BROWSER_NBS)',)
 
 # two test files at a time (pytest-xdist: a file's tests in one worker, as they share its fixtures; the files in the
 # order tests/conftest.py gives, the longest first), one torch thread each

@@ -481,23 +481,43 @@ def _global_mean(self:Trainer, rec:dict)->dict:
 
 # %% ../nbs/05_train.ipynb #b1f573e4
 @patch
-def _step(self:Trainer, b:dict)->dict:
+def _forward(self:Trainer, b:dict)->tuple:
+    "Batch `b` to the device, forward and loss: (outputs, labels, loss, loss parts)."
     x, y = b['clip'].to(self.device, non_blocking=True), b['label'].to(self.device, non_blocking=True)
     joint = self.stage == 'joint'
     w, tg = (b['words'].to(self.device), b['targets'].to(self.device)) if joint else (None, None)
     with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
         out = self.net(x, w)
         loss, parts = rest_loss(out, y, tg, self.cfg.train.mlm_weight)
+    return out, y, loss, parts
+
+@patch
+def _backward(self:Trainer, loss:torch.Tensor):
+    "Gradients of the (scaled) loss, the previous ones dropped."
+    self.opt.zero_grad(set_to_none=True)
+    self.scaler.scale(loss).backward()
+
+@patch
+def _update(self:Trainer):
+    "The optimizer's step, then the scaler's and the schedule's."
+    self.scaler.step(self.opt); self.scaler.update(); self.sched.step()
+
+@patch
+def _record(self:Trainer, out:dict, y:torch.Tensor, loss:torch.Tensor, parts:dict)->dict:
+    "The step's loss, its parts and accuracy (None without a CLS head) over the global batch, the rate, the batch size."
+    acc = (out['logits'].argmax(1) == y).float().mean().item() if out['logits'] is not None else None
+    rec = self._global_mean({'loss': loss.item(), **parts, 'acc': acc})   # the global batch's figures
+    return {**rec, 'lr': self.sched.get_last_lr()[0], 'n': len(y)}
+
+@patch
+def _step(self:Trainer, b:dict)->dict:
+    out, y, loss, parts = self._forward(b)
     if not torch.isfinite(loss):
         raise NonFiniteLoss(f"the loss is {loss.item()} at epoch {self.epoch} step {self.step_in_epoch} (global step "
                             f"{self.global_step}); "
                             f"the run stopped. The last good checkpoint is {self.last}" + ('' if self.last.exists() else ' (none written yet)'))
-    self.opt.zero_grad(set_to_none=True)
-    self.scaler.scale(loss).backward()
-    self.scaler.step(self.opt); self.scaler.update(); self.sched.step()
-    acc = (out['logits'].argmax(1) == y).float().mean().item() if out['logits'] is not None else None
-    rec = self._global_mean({'loss': loss.item(), **parts, 'acc': acc})   # the global batch's figures
-    return {**rec, 'lr': self.sched.get_last_lr()[0], 'n': len(y)}
+    self._backward(loss); self._update()
+    return self._record(out, y, loss, parts)
 
 # %% ../nbs/05_train.ipynb #f8af3fc1
 @patch
@@ -752,16 +772,12 @@ def profile_epoch(self:Trainer, steps:int|None=None)->dict:
     def timed(phase, f):
         t = time.perf_counter(); r = f(); sync(); T[phase] += time.perf_counter() - t; return r
     it, n, clips, t_all = iter(self.train_dl), 0, 0, time.perf_counter()
-    for _ in range(steps or self.steps_per_epoch):
+    for _ in range(steps or self.steps_per_epoch):            # `_step`'s phases, each timed
         b = timed('data', lambda: next(it))
-        x, y, w, tg = (b[k].to(self.device) for k in ('clip', 'label', 'words', 'targets'))
-        def forward():
-            with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
-                out = self.net(x, w); return out, rest_loss(out, y, tg, self.cfg.train.mlm_weight)[0]
-        out, loss = timed('forward + loss', forward)
-        timed('backward', lambda: (self.opt.zero_grad(set_to_none=True), self.scaler.scale(loss).backward()))
-        timed('optimizer + schedule', lambda: (self.scaler.step(self.opt), self.scaler.update(), self.sched.step()))
-        timed('bookkeeping', lambda: (loss.item(), (out['logits'].argmax(1) == y).float().mean().item(), _rng_state()))
+        out, y, loss, parts = timed('forward + loss', lambda: self._forward(b))
+        timed('backward', lambda: self._backward(loss))
+        timed('optimizer + schedule', self._update)
+        timed('bookkeeping', lambda: (self._record(out, y, loss, parts), _rng_state()))
         n += 1; clips += len(y)
     T['steps total'] = time.perf_counter() - t_all
     T.update(validation=0., checkpoints=0.)

@@ -201,3 +201,11 @@ def test_predicting_with_my_own_labels(ran):
     text = panel.inner_text()                                              # (a textarea's value is not in innerText)
     assert "'glorp' is not in the word vectors" in text and 'zorbify' not in text, text[:2000]
     page.screenshot(path=str(ARTIFACTS/'predict_own_labels.png'))
+
+def test_make_test_leaves_to_this_test_exactly_its_notebooks():
+    "`make test`'s nbdev_test skips the notebooks this file runs with Run All (they are not run twice), and only those."
+    r = subprocess.run(['make', '-n', 'test'], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    line = next(l for l in r.stdout.splitlines() if 'nbdev_test' in l)
+    skip = re.search(r"--skip_file_re '([^']+)'", line)[1]
+    skipped = {p.name for p in (ROOT/'nbs').glob('*.ipynb') if re.search(skip, p.name)}
+    assert skipped == set(NOTEBOOKS), (skipped ^ set(NOTEBOOKS), line)
