@@ -16,8 +16,8 @@ FLAGS ?=
 $(STAMP): settings.ini setup.py
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel $(QUIET)
-	$(BIN)/python -m pip install -q --no-compile $(TORCH_PINS) $(QUIET)
-	$(BIN)/python -m pip install -q --no-compile -e ".[dev,sent]" $(TORCH_PINS) $(QUIET)
+	$(BIN)/python -m pip install -q $(TORCH_PINS) $(QUIET)
+	$(BIN)/python -m pip install -q -e ".[dev,sent]" $(TORCH_PINS) $(QUIET)
 	touch $(STAMP)
 
 install: $(STAMP)
