@@ -12,7 +12,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset, DataLoader
-from torchvision.io import decode_jpeg, encode_jpeg
 import decord
 from fastcore.basics import patch
 from multiprocessing import get_context, get_all_start_methods
@@ -22,9 +21,10 @@ from .core import ClipConfig, cache_dir, console_script
 __all__ = ['CLASS_LISTS', 'VIDEO_EXTS', 'JPEG_QUALITY', 'KINETICS_CSVS', 'class_list', 'VideoRecord', 'VideoList', 'find_videos',
            'read_folder', 'read_ucf101_split', 'read_hmdb51_split', 'read_kinetics_csv', 'read_manifest', 'first_few',
            'missing_text', 'clip_indices', 'clip_starts', 'time_indices', 'resize_short', 'crop', 'VideoError',
-           'open_video', 'CachedVideo', 'read_frames', 'ClipSampler', 'file_stamp', 'JpegFrames', 'FrameCache',
-           'remove_stale_builds', 'VideoDataset', 'collate_clips', 'SkipLog', 'video_loader', 'frame_cache_for',
-           'check_video', 'check_videos', 'annotation_lists', 'rest_check_videos', 'input_speed', 'jpeg_decode_speed']
+           'open_video', 'CachedVideo', 'read_frames', 'ClipSampler', 'file_stamp', 'encode_jpeg', 'decode_jpeg',
+           'JpegFrames', 'FrameCache', 'remove_stale_builds', 'VideoDataset', 'collate_clips', 'SkipLog',
+           'video_loader', 'frame_cache_for', 'check_video', 'check_videos', 'annotation_lists', 'rest_check_videos',
+           'input_speed', 'jpeg_decode_speed']
 
 # %% ../nbs/02_data.ipynb #5ac94b0c
 CLASS_LISTS = ('kinetics400', 'kinetics600', 'kinetics700', 'ucf101', 'hmdb51', 'activitynet200')
@@ -568,6 +568,17 @@ def file_stamp(path:str|Path)->tuple[int, int]:
 _FRAMES_FORMAT = 'rest_nb.frames/1'
 _CHUNK = 64                                                  # frames decoded and resized at a time
 JPEG_QUALITY = 90                                            # of `FrameCache(jpeg=True)`: 13-17x smaller than uint8 frames
+
+# %% ../nbs/02_data.ipynb #8da1e9bf
+def encode_jpeg(*args, **kw):
+    "`torchvision.io.encode_jpeg`, imported on first use."
+    from torchvision.io import encode_jpeg as enc
+    return enc(*args, **kw)
+
+def decode_jpeg(*args, **kw):
+    "`torchvision.io.decode_jpeg`, imported on first use."
+    from torchvision.io import decode_jpeg as dec
+    return dec(*args, **kw)
 
 # %% ../nbs/02_data.ipynb #fbeee3f1
 def _at_short_side(f:np.ndarray, short:int)->np.ndarray:

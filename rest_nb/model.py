@@ -10,7 +10,6 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import torchvision
 from torch.utils.data import Dataset
 from torch.utils.flop_counter import FlopCounterMode
 from fastcore.basics import patch
@@ -53,6 +52,7 @@ def _weights(name:str, pretrained:bool):
 # %% ../nbs/04_model.ipynb #31614999
 def _torchvision_2d(name:str, pretrained:bool=False)->tuple[nn.Module, int]:
     "A torchvision image network without its classifier, and its feature size."
+    import torchvision                                               # imported on first use (02_data)
     tv = torchvision.models
     if name.startswith('resnet'):
         m = getattr(tv, name)(weights=_weights(name, pretrained)); d = m.fc.in_features; m.fc = nn.Identity()
@@ -83,6 +83,7 @@ class ClipEncoder3D(nn.Module):
     "R(2+1)D-18 on the whole clip: (B, T, C, H, W) -> (B, T/8, 512), pooled over space only."
     def __init__(self, pretrained:bool=False):
         super().__init__()
+        import torchvision
         m = torchvision.models.video.r2plus1d_18(weights=_weights('r2plus1d_18', pretrained))
         self.body, self.out_dim = nn.Sequential(m.stem, m.layer1, m.layer2, m.layer3, m.layer4), 512
     def forward(self, clips):

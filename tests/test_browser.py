@@ -76,6 +76,7 @@ def test_notebooks_run_all(ran):
     "Every cell runs, no error output, no broken widget; 05 draws HTML progress bars and its graph; no unusable cache entry."
     t0 = time.time()
     ran.run(NOTEBOOKS)
+    print('Run All, seconds (two notebooks at a time):', {n: ran[n]['st']['seconds'] for n in NOTEBOOKS})
     for name in NOTEBOOKS:
         r = ran[name]
         page, st, nb = r['page'], r['st'], r['nb']

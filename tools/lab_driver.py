@@ -105,7 +105,7 @@ BARS = "() => !!document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .j
 def run_all_pages(open_page, names:list, at_once:int=2, timeout=900)->dict:
     ("Run All of each notebook in `names`, `at_once` of them at a time, each in its own page (`open_page(name)`); "
      "returns {name: (page, state)} once each ran every cell and its kernel is idle. The state says whether HTML "
-     "progress bars were drawn while it ran.")
+     "progress bars were drawn while it ran, and how many seconds its Run All took.")
     todo, active, done = list(names), {}, {}
     while todo or active:
         while todo and len(active) < at_once:
@@ -115,7 +115,9 @@ def run_all_pages(open_page, names:list, at_once:int=2, timeout=900)->dict:
             st = a['page'].evaluate(STATE)
             a['bars'] = a['bars'] or a['page'].evaluate(BARS)
             a['calm'] = a['calm'] + 1 if st and st['status'] == 'idle' and st['running'] == 0 else 0
-            if a['calm'] >= 3: done[name] = (a['page'], {**st, 'progress_bars_seen': a['bars']}); del active[name]
+            if a['calm'] >= 3:
+                done[name] = (a['page'], {**st, 'progress_bars_seen': a['bars'], 'seconds': round(time.time() - a['t0'], 1)})
+                del active[name]
             elif time.time() - a['t0'] > timeout: raise TimeoutError(f'Run All of {name} did not finish in {timeout} s: {st}')
         time.sleep(1)
     return done
