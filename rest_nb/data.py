@@ -569,12 +569,13 @@ _FRAMES_FORMAT = 'rest_nb.frames/1'
 _CHUNK = 64                                                  # frames decoded and resized at a time
 JPEG_QUALITY = 90                                            # of `FrameCache(jpeg=True)`: 13-17x smaller than uint8 frames
 
-# %% ../nbs/02_data.ipynb #8da1e9bf
+# %% ../nbs/02_data.ipynb #7b41e5ed
 def encode_jpeg(*args, **kw):
     "`torchvision.io.encode_jpeg`, imported on first use."
     from torchvision.io import encode_jpeg as enc
     return enc(*args, **kw)
 
+# %% ../nbs/02_data.ipynb #0723a397
 def decode_jpeg(*args, **kw):
     "`torchvision.io.decode_jpeg`, imported on first use."
     from torchvision.io import decode_jpeg as dec

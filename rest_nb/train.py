@@ -479,7 +479,7 @@ def _global_mean(self:Trainer, rec:dict)->dict:
     v = torch.tensor([rec[k] for k in keys], dtype=torch.float64, device=self.device)
     dist.all_reduce(v); return {**rec, **{k: x/self.world for k, x in zip(keys, v.tolist())}}
 
-# %% ../nbs/05_train.ipynb #b1f573e4
+# %% ../nbs/05_train.ipynb #ca277200
 @patch
 def _forward(self:Trainer, b:dict)->tuple:
     "Batch `b` to the device, forward and loss: (outputs, labels, loss, loss parts)."
@@ -491,17 +491,20 @@ def _forward(self:Trainer, b:dict)->tuple:
         loss, parts = rest_loss(out, y, tg, self.cfg.train.mlm_weight)
     return out, y, loss, parts
 
+# %% ../nbs/05_train.ipynb #b0046cd0
 @patch
 def _backward(self:Trainer, loss:torch.Tensor):
     "Gradients of the (scaled) loss, the previous ones dropped."
     self.opt.zero_grad(set_to_none=True)
     self.scaler.scale(loss).backward()
 
+# %% ../nbs/05_train.ipynb #71fd9544
 @patch
 def _update(self:Trainer):
     "The optimizer's step, then the scaler's and the schedule's."
     self.scaler.step(self.opt); self.scaler.update(); self.sched.step()
 
+# %% ../nbs/05_train.ipynb #d6836500
 @patch
 def _record(self:Trainer, out:dict, y:torch.Tensor, loss:torch.Tensor, parts:dict)->dict:
     "The step's loss, its parts and accuracy (None without a CLS head) over the global batch, the rate, the batch size."
@@ -509,6 +512,7 @@ def _record(self:Trainer, out:dict, y:torch.Tensor, loss:torch.Tensor, parts:dic
     rec = self._global_mean({'loss': loss.item(), **parts, 'acc': acc})   # the global batch's figures
     return {**rec, 'lr': self.sched.get_last_lr()[0], 'n': len(y)}
 
+# %% ../nbs/05_train.ipynb #b5c5aac8
 @patch
 def _step(self:Trainer, b:dict)->dict:
     out, y, loss, parts = self._forward(b)
