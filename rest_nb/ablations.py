@@ -276,8 +276,7 @@ def _cost_text(doc:dict)->str:
     recs, s = doc['records'], doc['seconds']
     runs = len({(r['variant'], r['seed'], r['draw']) for r in recs})
     recipe = ', '.join(doc['recipe']) or '`tiny` as shipped'
-    plural = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"
-    return (f"{plural(runs, 'run')} ({recipe}) on {s['machine']}: {s['train']/60:.0f} min of training "
+    return (f"{runs} run{'s' * (runs != 1)} ({recipe}) on {s['machine']}: {s['train']/60:.0f} min of training "
             f"({s['train']/runs:.0f} s per run, {'one' if s['procs'] == 1 else s['procs']} at a time: about "
             f"{s['train']/s['procs']/60:.0f} min of "
             f"wall time), then {s['evaluate']/60:.1f} min of evaluation.")
