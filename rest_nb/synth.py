@@ -14,8 +14,8 @@ import av
 from .core import atomic_write, console_script
 
 # %% auto #0
-__all__ = ['VERBS', 'NOUNS', 'SYNTH_PRESETS', 'SynthConfig', 'split_classes', 'render_video', 'contact_sheet', 'write_video',
-           'real_size_video', 'make_benchmark', 'summary', 'rest_synth']
+__all__ = ['VERBS', 'NOUNS', 'SYNTH_PRESETS', 'SynthConfig', 'split_classes', 'composition_relatedness', 'render_video',
+           'contact_sheet', 'write_video', 'real_size_video', 'make_benchmark', 'summary', 'rest_synth']
 
 # %% ../nbs/01_synth.ipynb #83bf5590
 VERBS = ('bounce', 'roll', 'spin', 'slide', 'fall', 'rise', 'shake', 'grow', 'shrink', 'orbit', 'zigzag', 'swing')
@@ -125,6 +125,16 @@ def split_classes(cfg:SynthConfig)->dict[str, list[str]]:
                          "classes; expected a smaller n_target or more verbs and nouns")
     name = lambda ps: sorted(f'{v} {n}' for v, n in ps)
     return {'source': name(source), 'target_a': name(targets[0]), 'target_b': name(targets[1])}
+
+# %% ../nbs/01_synth.ipynb #c0edeb1b
+def composition_relatedness(unseen:list[str], seen:list[str])->np.ndarray:
+    "(unseen, seen) relatedness of 'verb noun' classes: 1/2 for a shared verb plus 1/2 for a shared noun."
+    def words(names):
+        bad = [n for n in names if len(str(n).split()) != 2]
+        if bad: raise ValueError(f"{bad[0]!r} is not a 'verb noun' class of the synthetic benchmark")
+        return np.array([str(n).split() for n in names])
+    u, s = words(unseen), words(seen)
+    return 0.5*(u[:, None, 0] == s[None, :, 0]) + 0.5*(u[:, None, 1] == s[None, :, 1])
 
 # %% ../nbs/01_synth.ipynb #3f47c93f
 def _shape_sdf(noun:str, u:np.ndarray, v:np.ndarray)->np.ndarray:
