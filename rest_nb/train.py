@@ -827,6 +827,7 @@ def rest_train(
         cfg = None if resume and not overrides and preset is None else apply_overrides(core.preset(preset or 'tiny'), overrides)
         s = train(cfg, data, out, resume=resume, targets=targets or None, threshold=threshold, vectors=vectors,
                   device=device, progress=not no_progress, trust=trust_checkpoint)
+        if dist.is_initialized(): dist.barrier()    # leave together: a process that tore down alone could abort
     finally:
         if dist.is_initialized(): dist.destroy_process_group()
     if dist_info()[0] == 0: print(_accuracy_line(s, out))
