@@ -66,7 +66,7 @@ NOTEBOOKS ?= $(sort $(wildcard nbs/[0-9]*.ipynb)) nbs/index.ipynb
 outputs: install
 	$(BIN)/python tools/run_nb.py $(NOTEBOOKS) $(if $(SLOW),--slow,)
 
-# The paper's ablations over seeds (nbs/15_ablations.ipynb): trains what the cache lacks (36 short runs, two at a time),
+# The paper's ablations over seeds (nbs/15_ablations.ipynb): trains what the cache lacks (36 runs of tiny as shipped, one at a time),
 # evaluates them, writes nbs/ablations.json and stores the tables; then README's tables are rendered from that file.
 ablations: install
 	$(BIN)/python tools/run_nb.py nbs/15_ablations.ipynb --slow
